@@ -1,0 +1,180 @@
+// Package entry defines the self-validating file format of one bucketcache
+// entry: a fixed header, the codec's name, the canonical key bytes and the
+// encoded value. FORMAT.md at the repository root describes it byte by byte.
+//
+// Every way a file can be damaged (short, long, wrong magic, unknown version,
+// bad header checksum, bad body checksum) has a named reason, reported as a
+// *DamageError, so callers can treat any damage as a cache miss and count it.
+// Parse and Decode never panic, whatever bytes they are given.
+package entry
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// Magic opens every entry file.
+const Magic = "BKTC"
+
+// Version is the format version written into new entries. Readers reject
+// every other version as damage.
+const Version = 1
+
+// HeaderSize is the size of the fixed header in bytes.
+const HeaderSize = 56
+
+// MaxCodecName is the longest codec name an entry can record.
+const MaxCodecName = 255
+
+// MaxKey is the longest canonical key an entry can record (its length is a
+// 32-bit field).
+const MaxKey = 1<<32 - 1
+
+// Offsets of the header fields. All integers are little-endian.
+const (
+	offMagic     = 0  // [4]byte "BKTC"
+	offVersion   = 4  // uint16
+	offCodecLen  = 6  // uint8, 1..255
+	offReserved  = 7  // uint8, 0
+	offWrittenAt = 8  // int64 Unix nanoseconds
+	offExpiresAt = 16 // int64 Unix nanoseconds, 0: never
+	offKeyLen    = 24 // uint32
+	offReserved2 = 28 // uint32, 0
+	offValueLen  = 32 // uint64
+	offBodySum   = 40 // uint64 xxhash64 of everything after the header
+	offHeaderSum = 48 // uint64 xxhash64 of bytes 0..47
+)
+
+// Header is the decoded fixed part of an entry, plus the codec name.
+type Header struct {
+	Codec     string
+	WrittenAt int64 // Unix nanoseconds
+	ExpiresAt int64 // Unix nanoseconds; 0 means the entry never expires
+	KeyLen    uint32
+	ValueLen  uint64
+	BodySum   uint64
+}
+
+// Size is the exact size in bytes of a well-formed file with this header.
+func (h Header) Size() int64 {
+	return HeaderSize + int64(len(h.Codec)) + int64(h.KeyLen) + int64(h.ValueLen)
+}
+
+// KeyOffset is the offset of the key bytes in the file.
+func (h Header) KeyOffset() int64 { return HeaderSize + int64(len(h.Codec)) }
+
+// ValueOffset is the offset of the value bytes in the file.
+func (h Header) ValueOffset() int64 { return h.KeyOffset() + int64(h.KeyLen) }
+
+// Expired reports whether the entry's own stored expiry has passed at now.
+// At the exact instant of expiry the entry is still live.
+func (h Header) Expired(now time.Time) bool {
+	return h.ExpiresAt != 0 && now.UnixNano() > h.ExpiresAt
+}
+
+// OlderThan reports whether the entry was written more than maxAge before now.
+// A maxAge of 0 means no limit.
+func (h Header) OlderThan(maxAge time.Duration, now time.Time) bool {
+	return maxAge > 0 && now.UnixNano()-h.WrittenAt > int64(maxAge)
+}
+
+// Entry is a fully decoded and verified entry. Key and Value alias the buffer
+// given to Decode.
+type Entry struct {
+	Header
+	Key   []byte
+	Value []byte
+}
+
+// Append appends the encoding of an entry to dst and returns the result.
+// expiresAt of 0 means never.
+func Append(dst []byte, codec string, writtenAt, expiresAt int64, key, value []byte) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, HeaderSize)...)
+	dst = append(dst, codec...)
+	dst = append(dst, key...)
+	dst = append(dst, value...)
+	h := dst[start : start+HeaderSize]
+	copy(h[offMagic:], Magic)
+	binary.LittleEndian.PutUint16(h[offVersion:], Version)
+	h[offCodecLen] = byte(len(codec))
+	binary.LittleEndian.PutUint64(h[offWrittenAt:], uint64(writtenAt))
+	binary.LittleEndian.PutUint64(h[offExpiresAt:], uint64(expiresAt))
+	binary.LittleEndian.PutUint32(h[offKeyLen:], uint32(len(key)))
+	binary.LittleEndian.PutUint64(h[offValueLen:], uint64(len(value)))
+	binary.LittleEndian.PutUint64(h[offBodySum:], xxhash.Sum64(dst[start+HeaderSize:]))
+	binary.LittleEndian.PutUint64(h[offHeaderSum:], xxhash.Sum64(h[:offHeaderSum]))
+	return dst
+}
+
+// Check reports whether codec, key and value can be recorded in an entry.
+func Check(codec string, key []byte) error {
+	if len(codec) == 0 || len(codec) > MaxCodecName {
+		return errCodecName
+	}
+	if uint64(len(key)) > MaxKey {
+		return errKeyTooLong
+	}
+	return nil
+}
+
+// ParseHeader decodes and verifies the fixed header and the codec name at the
+// start of b (b needs HeaderSize+255 bytes at most; fewer is fine when the
+// file is that short). It does not look at the key or the value, so it is what
+// Prune and listings use: the expiry it returns is protected by the header
+// checksum.
+func ParseHeader(b []byte) (Header, error) {
+	if len(b) < HeaderSize {
+		return Header{}, damage(ReasonShort)
+	}
+	if string(b[offMagic:offMagic+4]) != Magic {
+		return Header{}, damage(ReasonMagic)
+	}
+	if xxhash.Sum64(b[:offHeaderSum]) != binary.LittleEndian.Uint64(b[offHeaderSum:]) {
+		return Header{}, damage(ReasonHeaderSum)
+	}
+	if v := binary.LittleEndian.Uint16(b[offVersion:]); v != Version {
+		return Header{}, damage(ReasonVersion)
+	}
+	n := int(b[offCodecLen])
+	if n == 0 || b[offReserved] != 0 || binary.LittleEndian.Uint32(b[offReserved2:]) != 0 {
+		return Header{}, damage(ReasonHeaderField)
+	}
+	if len(b) < HeaderSize+n {
+		return Header{}, damage(ReasonShort)
+	}
+	h := Header{
+		Codec:     string(b[HeaderSize : HeaderSize+n]),
+		WrittenAt: int64(binary.LittleEndian.Uint64(b[offWrittenAt:])),
+		ExpiresAt: int64(binary.LittleEndian.Uint64(b[offExpiresAt:])),
+		KeyLen:    binary.LittleEndian.Uint32(b[offKeyLen:]),
+		ValueLen:  binary.LittleEndian.Uint64(b[offValueLen:]),
+		BodySum:   binary.LittleEndian.Uint64(b[offBodySum:]),
+	}
+	if h.ValueLen > 1<<62 {
+		return Header{}, damage(ReasonHeaderField)
+	}
+	return h, nil
+}
+
+// Decode verifies a whole entry file held in b: header, exact size and body
+// checksum. The returned Key and Value alias b.
+func Decode(b []byte) (Entry, error) {
+	h, err := ParseHeader(b)
+	if err != nil {
+		return Entry{}, err
+	}
+	if int64(len(b)) < h.Size() {
+		return Entry{}, damage(ReasonShort)
+	}
+	if int64(len(b)) > h.Size() {
+		return Entry{}, damage(ReasonLong)
+	}
+	if xxhash.Sum64(b[HeaderSize:]) != h.BodySum {
+		return Entry{}, damage(ReasonBodySum)
+	}
+	ko, vo := h.KeyOffset(), h.ValueOffset()
+	return Entry{Header: h, Key: b[ko:vo:vo], Value: b[vo:]}, nil
+}

@@ -1,0 +1,117 @@
+// Package shard maps canonical key bytes to files inside a bucket directory
+// and records the bucket's layout so that every process agrees on it.
+//
+// A key's bytes hash with xxhash64. The hash picks a shard directory (hash
+// modulo the shard count, named in lowercase hex) and names the entry file
+// (the full hash in hex, plus ".bc"). File names never contain key text, so a
+// hostile key cannot name a path outside the bucket.
+//
+// The shard count and the format version are written once, atomically, into
+// the metadata file BUCKETCACHE at the bucket's root, by whichever process
+// creates the bucket first. Every later Open, in any process, reads them from
+// there; asking for a different shard count is an error, never a silent
+// misplacement of entries.
+package shard
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// DefaultCount is the shard count of a new bucket when none is asked for.
+const DefaultCount = 256
+
+// MaxCount is the largest shard count a bucket can have.
+const MaxCount = 1 << 16
+
+// EntrySuffix ends the name of every entry file.
+const EntrySuffix = ".bc"
+
+// TempPrefix starts the name of every temporary file; such a file is an entry
+// being written, or one abandoned by a crash.
+const TempPrefix = ".tmp-"
+
+// LockName is the name of each shard's lock file.
+const LockName = "lock"
+
+// Layout is how a bucket's entries are spread over shard directories.
+// The zero Layout is not usable; get one from Open or New.
+type Layout struct {
+	count int
+	width int // hex digits in a shard directory's name
+}
+
+// New returns the layout for count shards (1..MaxCount).
+func New(count int) (Layout, error) {
+	if count < 1 || count > MaxCount {
+		return Layout{}, fmt.Errorf("shard: count %d out of range 1..%d", count, MaxCount)
+	}
+	w := 1
+	for 1<<(4*w) < count {
+		w++
+	}
+	if w < 2 {
+		w = 2
+	}
+	return Layout{count: count, width: w}, nil
+}
+
+// Count is the number of shards.
+func (l Layout) Count() int { return l.count }
+
+// Hash is the 64-bit hash of canonical key bytes.
+func Hash(key []byte) uint64 { return xxhash.Sum64(key) }
+
+// Index is the shard that holds the entry whose key hashes to h.
+func (l Layout) Index(h uint64) int { return int(h % uint64(l.count)) }
+
+// DirName is the name of shard i's directory inside the bucket directory.
+func (l Layout) DirName(i int) string {
+	s := strconv.FormatUint(uint64(i), 16)
+	return strings.Repeat("0", l.width-len(s)) + s
+}
+
+// EntryName is the file name, inside its shard directory, of the entry whose
+// key hashes to h.
+func EntryName(h uint64) string {
+	s := strconv.FormatUint(h, 16)
+	return strings.Repeat("0", 16-len(s)) + s + EntrySuffix
+}
+
+// EntryPath is the entry's path relative to the bucket directory.
+func (l Layout) EntryPath(h uint64) string {
+	return l.DirName(l.Index(h)) + "/" + EntryName(h)
+}
+
+// ParseEntryName returns the hash an entry file name encodes, and whether
+// name is an entry file name at all.
+func ParseEntryName(name string) (uint64, bool) {
+	hex, ok := strings.CutSuffix(name, EntrySuffix)
+	if !ok || len(hex) != 16 {
+		return 0, false
+	}
+	h, err := strconv.ParseUint(hex, 16, 64)
+	if err != nil || EntryName(h) != name {
+		return 0, false
+	}
+	return h, true
+}
+
+// ParseDirName returns the shard index a directory name encodes in this
+// layout, and whether name is one of its shard directories.
+func (l Layout) ParseDirName(name string) (int, bool) {
+	if len(name) != l.width {
+		return 0, false
+	}
+	i, err := strconv.ParseUint(name, 16, 32)
+	if err != nil || int(i) >= l.count || l.DirName(int(i)) != name {
+		return 0, false
+	}
+	return int(i), true
+}
+
+// IsTempName reports whether name is a temporary file's name.
+func IsTempName(name string) bool { return strings.HasPrefix(name, TempPrefix) }

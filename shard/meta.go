@@ -1,0 +1,106 @@
+package shard
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// MetaName is the name of the metadata file at a bucket's root.
+const MetaName = "BUCKETCACHE"
+
+// FormatVersion is the on-disk layout version this package writes and reads.
+const FormatVersion = 1
+
+// ErrNotBucket reports a directory that has no bucket metadata file.
+var ErrNotBucket = errors.New("not a bucket directory (no " + MetaName + " file)")
+
+type meta struct {
+	Format int `json:"format"`
+	Shards int `json:"shards"`
+}
+
+// Open reads the layout recorded in dir, recording one first if dir has none.
+// count 0 accepts whatever is recorded (DefaultCount for a new bucket); any
+// other count must match the recorded one. dir must exist.
+//
+// Two processes creating the same bucket at once agree: the record is
+// published with link(2), which fails for the second, who then reads the
+// first's record and checks it.
+func Open(dir string, count int) (Layout, error) {
+	if count < 0 || count > MaxCount {
+		return Layout{}, fmt.Errorf("bucket %s: shard count %d out of range 0..%d", dir, count, MaxCount)
+	}
+	m, err := readMeta(dir)
+	if errors.Is(err, ErrNotBucket) {
+		want := count
+		if want == 0 {
+			want = DefaultCount
+		}
+		m, err = createMeta(dir, meta{Format: FormatVersion, Shards: want})
+	}
+	if err != nil {
+		return Layout{}, err
+	}
+	if count != 0 && m.Shards != count {
+		return Layout{}, fmt.Errorf("bucket %s: has %d shards, asked for %d (the shard count is fixed when a bucket is created)", dir, m.Shards, count)
+	}
+	return New(m.Shards)
+}
+
+// Read returns the layout recorded in dir without ever creating one. A
+// directory without a record gives an error wrapping ErrNotBucket.
+func Read(dir string) (Layout, error) {
+	m, err := readMeta(dir)
+	if err != nil {
+		return Layout{}, err
+	}
+	return New(m.Shards)
+}
+
+func readMeta(dir string) (meta, error) {
+	path := filepath.Join(dir, MetaName)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return meta{}, fmt.Errorf("%s: %w", dir, ErrNotBucket)
+	}
+	if err != nil {
+		return meta{}, err
+	}
+	var m meta
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return meta{}, fmt.Errorf("%s: malformed bucket metadata: %v", path, err)
+	}
+	if m.Format != FormatVersion {
+		return meta{}, fmt.Errorf("%s: bucket format %d, this version reads format %d", path, m.Format, FormatVersion)
+	}
+	if m.Shards < 1 || m.Shards > MaxCount {
+		return meta{}, fmt.Errorf("%s: malformed bucket metadata: shard count %d", path, m.Shards)
+	}
+	return m, nil
+}
+
+func createMeta(dir string, m meta) (meta, error) {
+	data, _ := json.Marshal(m)
+	data = append(data, '\n')
+	tmp := filepath.Join(dir, TempPrefix+MetaName+"-"+strconv.Itoa(os.Getpid()))
+	if err := os.WriteFile(tmp, data, 0o666); err != nil {
+		return meta{}, fmt.Errorf("bucket %s: cannot create: %w", dir, err)
+	}
+	defer os.Remove(tmp)
+	err := os.Link(tmp, filepath.Join(dir, MetaName))
+	if errors.Is(err, fs.ErrExist) {
+		return readMeta(dir)
+	}
+	if err != nil {
+		return meta{}, fmt.Errorf("bucket %s: cannot create: %w", dir, err)
+	}
+	return m, nil
+}

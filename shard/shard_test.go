@@ -1,0 +1,170 @@
+package shard
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestNames(t *testing.T) {
+	l, _ := New(256)
+	if l.DirName(0) != "00" || l.DirName(255) != "ff" {
+		t.Fatalf("dir names %q %q", l.DirName(0), l.DirName(255))
+	}
+	l16, _ := New(4096)
+	if l16.DirName(10) != "00a" {
+		t.Fatalf("4096 shards: %q", l16.DirName(10))
+	}
+	for _, h := range []uint64{0, 1, 0xdeadbeef, ^uint64(0)} {
+		name := EntryName(h)
+		got, ok := ParseEntryName(name)
+		if !ok || got != h {
+			t.Fatalf("ParseEntryName(%q) = %x %v", name, got, ok)
+		}
+		if strings.ContainsAny(name, "/\x00") {
+			t.Fatalf("bad name %q", name)
+		}
+	}
+	for _, bad := range []string{"", "lock", ".tmp-x", "0123.bc", "ABCDEF0123456789.bc", "0123456789abcdef", "0123456789abcdeg.bc"} {
+		if _, ok := ParseEntryName(bad); ok {
+			t.Fatalf("ParseEntryName accepted %q", bad)
+		}
+	}
+	if i, ok := l.ParseDirName("0a"); !ok || i != 10 {
+		t.Fatal("ParseDirName")
+	}
+	if _, ok := l.ParseDirName("100"); ok {
+		t.Fatal("ParseDirName accepted an out-of-range name")
+	}
+}
+
+func TestIndexSpread(t *testing.T) {
+	l, _ := New(16)
+	seen := make(map[int]int)
+	for i := 0; i < 1600; i++ {
+		seen[l.Index(Hash([]byte{byte(i), byte(i >> 8)}))]++
+	}
+	if len(seen) != 16 {
+		t.Fatalf("only %d of 16 shards used", len(seen))
+	}
+}
+
+func TestNewRange(t *testing.T) {
+	for _, n := range []int{0, -1, MaxCount + 1} {
+		if _, err := New(n); err == nil {
+			t.Fatalf("New(%d) accepted", n)
+		}
+	}
+}
+
+func TestOpenRecordsLayout(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir, 0)
+	if err != nil || l.Count() != DefaultCount {
+		t.Fatalf("Open: %v %v", l.Count(), err)
+	}
+	if _, err := Open(dir, 16); err == nil || !strings.Contains(err.Error(), "256 shards") {
+		t.Fatalf("mismatch not refused: %v", err)
+	}
+	l2, err := Open(dir, 256)
+	if err != nil || l2.Count() != 256 {
+		t.Fatal(err)
+	}
+	dir2 := t.TempDir()
+	if l, err := Open(dir2, 16); err != nil || l.Count() != 16 {
+		t.Fatal(err)
+	}
+	if l, err := Open(dir2, 0); err != nil || l.Count() != 16 {
+		t.Fatalf("later Open(0) must adopt the recorded count: %v %v", l.Count(), err)
+	}
+	if _, err := Read(t.TempDir()); !errors.Is(err, ErrNotBucket) {
+		t.Fatalf("Read of an empty directory: %v", err)
+	}
+}
+
+func TestOpenConcurrentCreatorsAgree(t *testing.T) {
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	counts := make([]int, 16)
+	errs := make([]error, 16)
+	for i := range counts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			want := 64
+			if i%2 == 1 {
+				want = 128
+			}
+			l, err := Open(dir, want)
+			counts[i], errs[i] = l.Count(), err
+		}()
+	}
+	wg.Wait()
+	winner := 0
+	for i := range counts {
+		if errs[i] == nil {
+			if winner != 0 && counts[i] != winner {
+				t.Fatalf("two layouts succeeded: %d and %d", winner, counts[i])
+			}
+			winner = counts[i]
+		}
+	}
+	if winner == 0 {
+		t.Fatal("no creator succeeded")
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if IsTempName(e.Name()) {
+			t.Fatalf("temporary file left: %s", e.Name())
+		}
+	}
+}
+
+func TestMalformedMeta(t *testing.T) {
+	for _, content := range []string{"", "{", `{"format":9,"shards":256}`, `{"format":1,"shards":0}`, `{"format":1,"shards":256,"x":1}`} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, MetaName), []byte(content), 0o644)
+		if _, err := Open(dir, 0); err == nil || !strings.Contains(err.Error(), dir) {
+			t.Fatalf("metadata %q: err %v", content, err)
+		}
+	}
+}
+
+func TestGenerationsShared(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := New(8)
+	a, err := OpenGenerations(dir, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := OpenGenerations(dir, l) // a second mapping, as another process has
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if a.Load(3) != 0 || !Stable(a.Load(3)) {
+		t.Fatal("new counter not zero")
+	}
+	a.Begin(3)
+	if Stable(b.Load(3)) {
+		t.Fatal("change under way not visible through the other mapping")
+	}
+	g := a.End(3)
+	if b.Load(3) != g || !Stable(g) || g != 2 {
+		t.Fatalf("after End: %d %d", b.Load(3), g)
+	}
+	if b.Load(2) != 0 {
+		t.Fatal("neighbouring shard changed")
+	}
+	// A writer that died between Begin and End leaves the counter odd; the
+	// next Begin repairs it.
+	a.Begin(3)
+	b.Begin(3)
+	if g := b.End(3); !Stable(g) || g <= 2 {
+		t.Fatalf("repair: %d", g)
+	}
+}

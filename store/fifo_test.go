@@ -1,0 +1,5 @@
+package store
+
+import "golang.org/x/sys/unix"
+
+func mkfifo(path string) { unix.Mkfifo(path, 0o644) }

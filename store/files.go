@@ -1,0 +1,166 @@
+package store
+
+import (
+	"errors"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bucketcache/bucketcache/entry"
+	"github.com/bucketcache/bucketcache/shard"
+)
+
+// resolve: stay beneath the bucket directory and follow no symbolic link.
+const resolve = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS
+
+// openBeneath opens rel, a path relative to the bucket directory, without
+// leaving it and without following any symbolic link.
+func openBeneath(root int, rel string, flags int, mode uint32) (int, error) {
+	how := unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Mode: uint64(mode), Resolve: resolve}
+	for {
+		fd, err := unix.Openat2(root, rel, &how)
+		if err == unix.EINTR || err == unix.EAGAIN { // EAGAIN: a rename raced the walk
+			continue
+		}
+		if err == unix.ENOSYS { // kernels before 5.6: the final component is still never followed
+			return unix.Openat(root, rel, flags|unix.O_CLOEXEC|unix.O_NOFOLLOW, mode)
+		}
+		return fd, err
+	}
+}
+
+// fileID identifies one version of an entry file: a rename always brings a
+// new inode, and a rewritten inode has a new mtime.
+type fileID struct {
+	ino, size uint64
+	mtime     int64
+}
+
+func idOf(st *unix.Stat_t) fileID {
+	return fileID{ino: st.Ino, size: uint64(st.Size), mtime: st.Mtim.Nano()}
+}
+
+// isMissing reports errors that mean "no entry here".
+func isMissing(err error) bool {
+	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR)
+}
+
+// readEntry reads and verifies the entry file at rel. Damage (including a
+// symlink, a directory or any other non-regular file in the entry's place) is
+// returned as a *entry.DamageError; absence as ErrNotFound; anything else is
+// a real I/O error wrapped with the path.
+func (s *Store) readEntry(rel string) (entry.Entry, fileID, error) {
+	fd, err := openBeneath(s.root, rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
+	switch {
+	case err == nil:
+	case isMissing(err):
+		return entry.Entry{}, fileID{}, ErrNotFound
+	case err == unix.ELOOP || err == unix.EXDEV:
+		return entry.Entry{}, fileID{}, entry.Damage(entry.ReasonNotRegular)
+	default:
+		return entry.Entry{}, fileID{}, s.pathErr("open", rel, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return entry.Entry{}, fileID{}, s.pathErr("stat", rel, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return entry.Entry{}, fileID{}, entry.Damage(entry.ReasonNotRegular)
+	}
+	buf := make([]byte, st.Size)
+	if _, err := io.ReadFull(fdReader(fd), buf); err != nil {
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			return entry.Entry{}, fileID{}, entry.Damage(entry.ReasonShort)
+		}
+		return entry.Entry{}, fileID{}, s.pathErr("read", rel, err)
+	}
+	e, err := entry.Decode(buf)
+	return e, idOf(&st), err
+}
+
+// statEntry returns the identity of the regular file now at rel. A stat
+// reveals no content, so following a planted shard symlink here is harmless:
+// its identity never matches a remembered one.
+func (s *Store) statEntry(rel string) (fileID, error) {
+	var st unix.Stat_t
+	if err := unix.Fstatat(s.root, rel, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fileID{}, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fileID{}, unix.EINVAL
+	}
+	return idOf(&st), nil
+}
+
+// fdReader reads from a raw descriptor, retrying EINTR.
+type fdReader int
+
+func (r fdReader) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(r), p)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 && len(p) > 0 {
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+// openShardDir opens shard i's directory (creating it when create is set)
+// and returns its descriptor, refusing a symlink in its place.
+func (s *Store) openShardDir(i int, create bool) (int, error) {
+	name := s.layout.DirName(i)
+	fd, err := openBeneath(s.root, name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err == unix.ENOENT && create {
+		if err := unix.Mkdirat(s.root, name, 0o777); err != nil && err != unix.EEXIST {
+			return -1, s.pathErr("mkdir", name, err)
+		}
+		fd, err = openBeneath(s.root, name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	}
+	if err != nil {
+		if err == unix.ELOOP || err == unix.EXDEV {
+			return -1, s.pathErr("open", name, errors.New("shard directory is a symbolic link; refusing to follow it"))
+		}
+		return -1, s.pathErr("open", name, err)
+	}
+	s.made[i].Store(true)
+	return fd, nil
+}
+
+// readDirNames lists a directory descriptor's names without closing it.
+func readDirNames(dirfd int) ([]string, error) {
+	dup, err := unix.Dup(dirfd)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(dup), "shard")
+	defer f.Close()
+	return f.Readdirnames(-1)
+}
+
+// tempName returns a fresh temporary file name for the entry hashing to h.
+func (s *Store) tempName(h uint64) string {
+	return shard.TempPrefix + shard.EntryName(h) + "." + pidText + "." + itoa(s.tmpSeq.Add(1))
+}
+
+var pidText = itoa(uint64(os.Getpid()))
+
+func itoa(n uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}

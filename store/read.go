@@ -1,0 +1,142 @@
+package store
+
+import (
+	"errors"
+	"time"
+
+	"github.com/bucketcache/bucketcache/entry"
+	"github.com/bucketcache/bucketcache/shard"
+)
+
+// Record is an entry's content as the Store returns or takes it.
+type Record struct {
+	Codec string // the codec that encoded Value
+	// Value is the encoded value. A Record returned by Get shares it with the
+	// Store's memory: callers must not modify it.
+	Value     []byte
+	WrittenAt time.Time
+	ExpiresAt time.Time // zero: never expires
+}
+
+// Expired reports whether the record's stored expiry has passed at now.
+// At the exact instant of expiry it is still live.
+func (r Record) Expired(now time.Time) bool {
+	return !r.ExpiresAt.IsZero() && now.After(r.ExpiresAt)
+}
+
+// tooOld reports whether the record is older than the Store's lifetime.
+func (s *Store) tooOld(r Record, now time.Time) bool {
+	return s.opts.Lifetime > 0 && now.Sub(r.WrittenAt) > s.opts.Lifetime
+}
+
+func recordOf(e entry.Entry) Record {
+	r := Record{Codec: e.Codec, Value: e.Value, WrittenAt: time.Unix(0, e.WrittenAt)}
+	if e.ExpiresAt != 0 {
+		r.ExpiresAt = time.Unix(0, e.ExpiresAt)
+	}
+	return r
+}
+
+// Get returns key's record. It returns an error wrapping ErrNotFound when the
+// key is absent, expired, older than the Store's lifetime, or its file is
+// damaged; an entry whose own expiry has passed is deleted. Other errors are
+// real I/O failures, wrapped with the path.
+func (s *Store) Get(key []byte) (Record, error) {
+	if err := s.checkOpen(); err != nil {
+		return Record{}, err
+	}
+	h := shard.Hash(key)
+	i := s.layout.Index(h)
+	now := s.opts.Now()
+	var gen uint64
+	if s.mem != nil {
+		gen = s.gens.Load(i)
+		if it, ok := s.mem.get(i, h, key); ok {
+			if rec, ok := s.warm(i, h, key, it, gen, now); ok {
+				if s.tooOld(rec, now) {
+					s.stats.misses.Add(1)
+					return Record{}, ErrNotFound
+				}
+				s.stats.hits.Add(1)
+				s.stats.memoryHits.Add(1)
+				return rec, nil
+			}
+		}
+	}
+	return s.cold(i, h, key, gen, now)
+}
+
+// warm decides whether a remembered item may be served at now.
+func (s *Store) warm(i int, h uint64, key []byte, it item, gen uint64, now time.Time) (Record, bool) {
+	if it.rec.Expired(now) {
+		return Record{}, false // the cold path deletes it
+	}
+	if it.gen == gen && shard.Stable(gen) {
+		return it.rec, true
+	}
+	id, err := s.statEntry(s.layout.EntryPath(h))
+	if err != nil || id != it.id {
+		s.mem.forget(i, h)
+		return Record{}, false
+	}
+	if shard.Stable(gen) {
+		s.mem.revalidate(i, h, key, id, gen)
+	}
+	return it.rec, true
+}
+
+// cold reads key's entry from disk; gen is the shard's generation loaded
+// before the read.
+func (s *Store) cold(i int, h uint64, key []byte, gen uint64, now time.Time) (Record, error) {
+	rel := s.layout.EntryPath(h)
+	e, id, err := s.readEntry(rel)
+	if err == nil && string(e.Key) != string(key) {
+		err = entry.Damage(entry.ReasonKey)
+	}
+	if err != nil {
+		var d *entry.DamageError
+		if errors.As(err, &d) {
+			if d.Reason != entry.ReasonKey { // a foreign key that hashed alike is not damage
+				s.stats.corrupt.Add(1)
+			}
+			err = ErrNotFound
+		}
+		if err == ErrNotFound {
+			s.stats.misses.Add(1)
+		}
+		return Record{}, err
+	}
+	rec := recordOf(e)
+	if rec.Expired(now) {
+		s.stats.expired.Add(1)
+		s.stats.misses.Add(1)
+		s.removeIfSame(i, h, id)
+		return Record{}, ErrNotFound
+	}
+	if s.mem != nil && shard.Stable(gen) {
+		s.mem.put(i, h, e.Key, rec, gen, id)
+	}
+	if s.tooOld(rec, now) {
+		s.stats.misses.Add(1)
+		return Record{}, ErrNotFound
+	}
+	s.stats.hits.Add(1)
+	return rec, nil
+}
+
+// Contains reports whether Get would find key, without giving the value.
+func (s *Store) Contains(key []byte) (bool, error) {
+	_, err := s.Get(key)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Forget drops key from the Store's memory; its file stays.
+func (s *Store) Forget(key []byte) {
+	if s.mem != nil {
+		h := shard.Hash(key)
+		s.mem.forget(s.layout.Index(h), h)
+	}
+}

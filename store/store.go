@@ -1,0 +1,187 @@
+// Package store is the untyped engine under package bucket: a directory of
+// entry files addressed by canonical key bytes, shared by any number of
+// goroutines and processes on one machine, with a validated in-memory layer.
+//
+// The multi-process contract. A Store may share its directory with other
+// Stores in this process and in other processes at the same time. Every entry
+// is a single file (see package entry) that is written to a temporary file in
+// its shard directory and renamed over the entry's name while the writer holds
+// the shard's exclusive lock (package lock), so a reader, which takes no lock,
+// sees the old entry or the new one, never a mix, and never waits for a
+// writer. A process that dies mid-write leaves at most a temporary file, which
+// Prune removes. Every reader verifies what it reads (lengths, checksums, the
+// key itself), and any damage is a miss, never a wrong value. The in-memory
+// layer never serves a copy that another Store or process has replaced or
+// removed since: each shard has a generation counter in a small file mapped
+// into every process (package shard), which writers advance around each change
+// and readers compare with one atomic load. Expiry is absolute and judged by
+// each reader's clock; a Store deletes only entries whose own stored expiry has
+// passed, so Stores with different lifetimes never destroy each other's live
+// entries.
+//
+// Paths are resolved beneath the bucket directory without following symbolic
+// links (openat2 with RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS): an entry file
+// or a shard directory replaced by a symlink is damage, never followed.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bucketcache/bucketcache/lock"
+	"github.com/bucketcache/bucketcache/shard"
+)
+
+// DefaultMemoryLimit is the in-memory layer's size when Options.MemoryLimit is 0.
+const DefaultMemoryLimit = 64 << 20
+
+// ErrNotFound reports a key that is missing, expired, too old for the Store's
+// lifetime, or whose file is not a valid entry for it.
+var ErrNotFound = errors.New("bucketcache: not found")
+
+// ErrClosed reports use of a Store after Close.
+var ErrClosed = errors.New("bucketcache: bucket is closed")
+
+// Options configure a Store. The zero value is ready to use.
+type Options struct {
+	// Lifetime bounds the age of entries this Store returns: an entry written
+	// more than Lifetime ago is a miss, even if it was stored with a longer
+	// expiry. 0: no bound. Negative: Open fails.
+	Lifetime time.Duration
+	// Shards is the shard count of a new bucket (0: shard.DefaultCount, or
+	// whatever the bucket already records). An existing bucket's count cannot
+	// change: a different non-zero value makes Open fail.
+	Shards int
+	// Durable makes every write fsync the entry file before the rename and the
+	// shard directory after it, so an acknowledged write survives power loss.
+	// Off by default: a crash may then lose recent writes, but never tears one.
+	Durable bool
+	// MemoryLimit bounds the bytes of keys and values kept in memory.
+	// 0: DefaultMemoryLimit. Negative: no in-memory layer.
+	MemoryLimit int64
+	// Now is the clock. nil: time.Now.
+	Now func() time.Time
+}
+
+// Store is a bucket directory opened for use. Its methods are safe for
+// concurrent use.
+type Store struct {
+	dir    string
+	opts   Options
+	layout shard.Layout
+	root   int // O_PATH-free directory fd of dir, for openat2
+	gens   *shard.Generations
+	mem    *memory // nil when the in-memory layer is off
+	locks  []*lock.Mutex
+	made   []atomic.Bool // shard directory known to exist
+	tmpSeq atomic.Uint64
+	stats  counters
+
+	closeOnce sync.Once
+	closed    atomic.Bool
+}
+
+// Open opens the bucket directory dir, creating it (and its parents) and
+// recording its layout if needed.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.Lifetime < 0 {
+		return nil, fmt.Errorf("bucket %s: negative lifetime %v", dir, opts.Lifetime)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("bucket %s: %w", dir, err)
+	}
+	if fi, err := os.Stat(abs); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("bucket %s: not a directory", abs)
+	}
+	if err := os.MkdirAll(abs, 0o777); err != nil {
+		return nil, fmt.Errorf("bucket %s: cannot create directory: %w", abs, err)
+	}
+	layout, err := shard.Open(abs, opts.Shards)
+	if err != nil {
+		return nil, err
+	}
+	root, err := unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("bucket %s: %w", abs, err)
+	}
+	s := &Store{
+		dir:    abs,
+		opts:   opts,
+		layout: layout,
+		root:   root,
+		locks:  make([]*lock.Mutex, layout.Count()),
+		made:   make([]atomic.Bool, layout.Count()),
+	}
+	for i := range s.locks {
+		s.locks[i] = lock.New(filepath.Join(abs, layout.DirName(i), shard.LockName))
+	}
+	if opts.MemoryLimit >= 0 {
+		s.gens, err = shard.OpenGenerations(abs, layout)
+		if err != nil {
+			unix.Close(root)
+			return nil, err
+		}
+		limit := opts.MemoryLimit
+		if limit == 0 {
+			limit = DefaultMemoryLimit
+		}
+		s.mem = newMemory(layout.Count(), limit)
+	}
+	return s, nil
+}
+
+// Dir is the bucket directory's absolute path.
+func (s *Store) Dir() string { return s.dir }
+
+// Layout is the bucket's shard layout.
+func (s *Store) Layout() shard.Layout { return s.layout }
+
+// Options returns the options the Store was opened with, defaults filled in.
+func (s *Store) Options() Options { return s.opts }
+
+// Now is the Store's clock.
+func (s *Store) Now() time.Time { return s.opts.Now() }
+
+// ShardOf is the shard that holds key's entry.
+func (s *Store) ShardOf(key []byte) int { return s.layout.Index(shard.Hash(key)) }
+
+// Close releases the Store's memory, mapping and descriptors. Further calls
+// return ErrClosed. Entries stay on disk.
+func (s *Store) Close() error {
+	err := ErrClosed
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		err = nil
+		if s.gens != nil {
+			err = s.gens.Close()
+		}
+		if e := unix.Close(s.root); e != nil && err == nil {
+			err = e
+		}
+	})
+	return err
+}
+
+func (s *Store) checkOpen() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// pathErr wraps a system call error with the path it concerned.
+func (s *Store) pathErr(op, rel string, err error) error {
+	return &fs.PathError{Op: op, Path: filepath.Join(s.dir, rel), Err: err}
+}

@@ -1,0 +1,393 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bucketcache/bucketcache/entry"
+	"github.com/bucketcache/bucketcache/shard"
+)
+
+// clock is an injectable clock for expiry tests.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Unix(1_700_000_000, 0)} }
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func open(t *testing.T, dir string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func rec(v string) Record { return Record{Codec: "raw", Value: []byte(v)} }
+
+func mustGet(t *testing.T, s *Store, key string) string {
+	t.Helper()
+	r, err := s.Get([]byte(key))
+	if err != nil {
+		t.Fatalf("Get(%q): %v", key, err)
+	}
+	return string(r.Value)
+}
+
+func TestPutGetDelete(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	if _, err := s.Get([]byte("k")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get of missing: %v", err)
+	}
+	if err := s.Put([]byte("k"), rec("v1")); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, s, "k"); got != "v1" {
+		t.Fatalf("got %q", got)
+	}
+	s.Put([]byte("k"), rec("v2"))
+	if got := mustGet(t, s, "k"); got != "v2" {
+		t.Fatalf("got %q", got)
+	}
+	if err := s.Delete([]byte("k")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete([]byte("k")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second Delete: %v", err)
+	}
+	if ok, err := s.Contains([]byte("k")); ok || err != nil {
+		t.Fatalf("Contains after Delete: %v %v", ok, err)
+	}
+}
+
+func TestWarmGetIsServedFromMemory(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	s.Put([]byte("k"), rec("v"))
+	mustGet(t, s, "k")
+	mustGet(t, s, "k")
+	if st := s.Stats(); st.MemoryHits != 2 {
+		t.Fatalf("memory hits %d, want 2", st.MemoryHits)
+	}
+	// With the file gone behind the Store's back (no generation bump), memory
+	// still answers: proof that the warm path reads no file.
+	os.Remove(filepath.Join(s.Dir(), s.Layout().EntryPath(shard.Hash([]byte("k")))))
+	if got := mustGet(t, s, "k"); got != "v" {
+		t.Fatal(got)
+	}
+}
+
+func TestOtherStoreSeesChanges(t *testing.T) {
+	dir := t.TempDir()
+	a := open(t, dir, Options{})
+	b := open(t, dir, Options{})
+	a.Put([]byte("k"), rec("one"))
+	if got := mustGet(t, b, "k"); got != "one" {
+		t.Fatal(got)
+	}
+	mustGet(t, b, "k") // now warm in b
+	a.Put([]byte("k"), rec("two"))
+	if got := mustGet(t, b, "k"); got != "two" {
+		t.Fatalf("b served stale %q", got)
+	}
+	a.Delete([]byte("k"))
+	if _, err := b.Get([]byte("k")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("b after delete: %v", err)
+	}
+}
+
+func TestUnrelatedWriteKeepsCopyValid(t *testing.T) {
+	dir := t.TempDir()
+	a := open(t, dir, Options{Shards: 1})
+	b := open(t, dir, Options{})
+	a.Put([]byte("k"), rec("v"))
+	mustGet(t, b, "k")
+	a.Put([]byte("other"), rec("x")) // same shard: the generation moves on
+	mustGet(t, b, "k")               // a stat shows the same file: still warm
+	if st := b.Stats(); st.MemoryHits != 1 {
+		t.Fatalf("memory hits %d", st.MemoryHits)
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	c := newClock()
+	s := open(t, t.TempDir(), Options{Now: c.Now})
+	exp := c.Now().Add(time.Minute)
+	s.Put([]byte("k"), Record{Codec: "raw", Value: []byte("v"), ExpiresAt: exp})
+	c.Advance(time.Minute)
+	if got := mustGet(t, s, "k"); got != "v" {
+		t.Fatal("entry dead at the exact instant of expiry")
+	}
+	c.Advance(time.Nanosecond)
+	if _, err := s.Get([]byte("k")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("expired entry returned: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(s.Dir(), s.Layout().EntryPath(shard.Hash([]byte("k"))))); !os.IsNotExist(err) {
+		t.Fatal("expired entry not deleted by Get")
+	}
+	if s.Stats().Expired != 1 {
+		t.Fatal("expired not counted")
+	}
+}
+
+func TestLifetimeBoundsAgeButNeverDeletes(t *testing.T) {
+	c := newClock()
+	dir := t.TempDir()
+	long := open(t, dir, Options{Now: c.Now})
+	short := open(t, dir, Options{Now: c.Now, Lifetime: time.Minute})
+	long.Put([]byte("k"), rec("v")) // never expires
+	c.Advance(time.Minute)
+	if got := mustGet(t, short, "k"); got != "v" {
+		t.Fatal("dead at exactly Lifetime")
+	}
+	c.Advance(time.Nanosecond)
+	if _, err := short.Get([]byte("k")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("too-old entry returned: %v", err)
+	}
+	if err := short.Delete([]byte("k")); !errors.Is(err, ErrNotFound) {
+		t.Fatal("short Delete must not see it")
+	}
+	if info, _ := short.Prune(); info.Files != 0 {
+		t.Fatal("Prune removed another bucket's live entry")
+	}
+	if got := mustGet(t, long, "k"); got != "v" {
+		t.Fatal("long bucket lost its entry")
+	}
+}
+
+func TestDamageIsAMiss(t *testing.T) {
+	dir := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "sentinel")
+	os.WriteFile(outside, entry.Append(nil, "raw", 1, 0, []byte("k"), []byte("SECRET")), 0o644)
+	cases := []struct {
+		name   string
+		damage func(path string)
+	}{
+		{"empty", func(p string) { os.WriteFile(p, nil, 0o644) }},
+		{"truncated", func(p string) { os.Truncate(p, 60) }},
+		{"flipped", func(p string) { b, _ := os.ReadFile(p); b[len(b)-1] ^= 1; os.WriteFile(p, b, 0o644) }},
+		{"magic", func(p string) { b, _ := os.ReadFile(p); b[0] = 'Z'; os.WriteFile(p, b, 0o644) }},
+		{"foreign key", func(p string) {
+			os.WriteFile(p, entry.Append(nil, "raw", 1, 0, []byte("other"), []byte("x")), 0o644)
+		}},
+		{"directory", func(p string) { os.Remove(p); os.Mkdir(p, 0o755) }},
+		{"symlink", func(p string) { os.Remove(p); os.Symlink(outside, p) }},
+		{"fifo", func(p string) { os.Remove(p); mkfifo(p) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := open(t, filepath.Join(dir, c.name), Options{MemoryLimit: -1})
+			s.Put([]byte("k"), rec("v"))
+			c.damage(filepath.Join(s.Dir(), s.Layout().EntryPath(shard.Hash([]byte("k")))))
+			if _, err := s.Get([]byte("k")); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("Get: %v", err)
+			}
+			if ok, err := s.Contains([]byte("k")); ok || err != nil {
+				t.Fatalf("Contains: %v %v", ok, err)
+			}
+			if err := s.Put([]byte("k"), rec("again")); c.name != "directory" && err != nil {
+				t.Fatalf("Put over damage: %v", err)
+			}
+		})
+	}
+	data, _ := os.ReadFile(outside)
+	if !bytes.Contains(data, []byte("SECRET")) {
+		t.Fatal("sentinel outside the bucket was modified")
+	}
+}
+
+func TestSymlinkedShardDirIsNotFollowed(t *testing.T) {
+	s := open(t, t.TempDir(), Options{MemoryLimit: -1})
+	key := []byte("k")
+	s.Put(key, rec("v"))
+	h := shard.Hash(key)
+	shardDir := filepath.Join(s.Dir(), s.Layout().DirName(s.ShardOf(key)))
+	outside := t.TempDir()
+	sentinel := filepath.Join(outside, shard.EntryName(h))
+	os.WriteFile(sentinel, entry.Append(nil, "raw", 1, 0, key, []byte("SECRET")), 0o644)
+	os.RemoveAll(shardDir)
+	os.Symlink(outside, shardDir)
+	if r, err := s.Get(key); err == nil {
+		t.Fatalf("read through a symlinked shard: %q", r.Value)
+	}
+	if err := s.Put(key, rec("x")); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Fatalf("Put through a symlinked shard: %v", err)
+	}
+	s.Delete(key)
+	s.Prune()
+	s.Clear()
+	if data, err := os.ReadFile(sentinel); err != nil || !bytes.Contains(data, []byte("SECRET")) {
+		t.Fatalf("sentinel touched: %v", err)
+	}
+}
+
+func TestFailedPutKeepsOldValue(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root ignores directory permissions")
+	}
+	s := open(t, t.TempDir(), Options{})
+	s.Put([]byte("k"), rec("old"))
+	d := filepath.Join(s.Dir(), s.Layout().DirName(s.ShardOf([]byte("k"))))
+	os.Chmod(d, 0o555)
+	defer os.Chmod(d, 0o755)
+	err := s.Put([]byte("k"), rec("new"))
+	if err == nil || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), d) {
+		t.Fatalf("Put into read-only shard: %v", err)
+	}
+	if got := mustGet(t, s, "k"); got != "old" {
+		t.Fatal(got)
+	}
+}
+
+func TestPruneRemovesExpiredCorruptAndTemp(t *testing.T) {
+	c := newClock()
+	s := open(t, t.TempDir(), Options{Now: c.Now, Shards: 4})
+	for _, k := range []string{"a", "b", "c"} {
+		s.Put([]byte(k), Record{Codec: "raw", Value: []byte(k), ExpiresAt: c.Now().Add(time.Second)})
+	}
+	s.Put([]byte("live"), rec("forever"))
+	s.Put([]byte("bad"), rec("x"))
+	bad := filepath.Join(s.Dir(), s.Layout().EntryPath(shard.Hash([]byte("bad"))))
+	os.Truncate(bad, 10)
+	os.MkdirAll(filepath.Join(s.Dir(), s.Layout().DirName(0)), 0o755)
+	tmp := filepath.Join(s.Dir(), s.Layout().DirName(0), shard.TempPrefix+"abandoned")
+	if err := os.WriteFile(tmp, []byte("half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stranger := filepath.Join(s.Dir(), s.Layout().DirName(1), "README")
+	os.WriteFile(stranger, []byte("mine"), 0o644)
+	c.Advance(2 * time.Second)
+	info, err := s.Prune()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Expired != 3 || info.Corrupt != 1 || info.Temp != 1 || info.Files != 5 || info.Bytes <= 0 {
+		t.Fatalf("PruneInfo %+v", info)
+	}
+	if got := mustGet(t, s, "live"); got != "forever" {
+		t.Fatal(got)
+	}
+	if _, err := os.Stat(stranger); err != nil {
+		t.Fatal("Prune removed a file that is not the bucket's")
+	}
+	if info, _ := s.Prune(); info.Files != 0 {
+		t.Fatalf("second Prune found %+v", info)
+	}
+}
+
+func TestLenAllClear(t *testing.T) {
+	c := newClock()
+	s := open(t, t.TempDir(), Options{Now: c.Now})
+	for i := 0; i < 50; i++ {
+		s.Put([]byte{byte(i)}, rec(string(rune('a'+i%26))))
+	}
+	s.Put([]byte("dying"), Record{Codec: "raw", Value: []byte("x"), ExpiresAt: c.Now().Add(time.Second)})
+	c.Advance(2 * time.Second)
+	if n, err := s.Len(); n != 50 || err != nil {
+		t.Fatalf("Len %d %v", n, err)
+	}
+	seen := 0
+	for k, r := range s.All() {
+		if len(k) != 1 || string(r.Value) != string(rune('a'+int(k[0])%26)) {
+			t.Fatalf("All yielded %q=%q", k, r.Value)
+		}
+		seen++
+	}
+	if seen != 50 {
+		t.Fatalf("All yielded %d", seen)
+	}
+	if err := s.Clear(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Len(); n != 0 {
+		t.Fatalf("Len after Clear %d", n)
+	}
+	if _, err := s.Get([]byte{1}); !errors.Is(err, ErrNotFound) {
+		t.Fatal("warm copy survived Clear")
+	}
+}
+
+func TestPutShardTakesTheLockOnce(t *testing.T) {
+	s := open(t, t.TempDir(), Options{Shards: 2})
+	var items []Item
+	for i := 0; len(items) < 20; i++ {
+		k := []byte{byte(i)}
+		if s.ShardOf(k) == 1 {
+			items = append(items, Item{Key: k, Record: rec("v")})
+		}
+	}
+	before := s.Stats().ShardLocks
+	for _, err := range s.PutShard(1, items) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.Stats().ShardLocks - before; n != 1 {
+		t.Fatalf("%d lock acquisitions for one shard", n)
+	}
+	wrong := s.PutShard(0, items[:1])
+	if wrong[0] == nil {
+		t.Fatal("PutShard accepted a key of another shard")
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	if _, err := Open(file, Options{}); err == nil || !strings.Contains(err.Error(), file) {
+		t.Fatalf("Open of a file: %v", err)
+	}
+	if _, err := Open(filepath.Join(file, "sub"), Options{}); err == nil || !strings.Contains(err.Error(), file) {
+		t.Fatalf("Open beneath a file: %v", err)
+	}
+	if _, err := Open(t.TempDir(), Options{Lifetime: -1}); err == nil {
+		t.Fatal("negative lifetime accepted")
+	}
+	dir := t.TempDir()
+	open(t, dir, Options{Shards: 8})
+	if _, err := Open(dir, Options{Shards: 16}); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("shard mismatch: %v", err)
+	}
+}
+
+func TestClosed(t *testing.T) {
+	s, _ := Open(t.TempDir(), Options{})
+	s.Close()
+	if _, err := s.Get([]byte("k")); !errors.Is(err, ErrClosed) {
+		t.Fatal(err)
+	}
+	if err := s.Close(); !errors.Is(err, ErrClosed) {
+		t.Fatal(err)
+	}
+}
+
+func TestMemoryLimit(t *testing.T) {
+	s := open(t, t.TempDir(), Options{MemoryLimit: 64 << 10})
+	big := strings.Repeat("x", 1000)
+	for i := 0; i < 500; i++ {
+		s.Put([]byte{byte(i), byte(i >> 8)}, rec(big))
+	}
+	if used := s.mem.used.Load(); used > 64<<10 {
+		t.Fatalf("memory %d over limit", used)
+	}
+	for i := 0; i < 500; i++ {
+		if got := mustGet(t, s, string([]byte{byte(i), byte(i >> 8)})); got != big {
+			t.Fatal("wrong value after eviction")
+		}
+	}
+}

@@ -1,0 +1,248 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bucketcache/bucketcache/entry"
+	"github.com/bucketcache/bucketcache/shard"
+)
+
+// Item is one entry to write with PutShard.
+type Item struct {
+	Key []byte
+	Record
+}
+
+// Put writes key's record, replacing any entry for key. rec.WrittenAt zero
+// means now; rec.ExpiresAt zero means never. On failure the previous entry
+// stays readable, on disk and in memory. Put keeps no reference to key or
+// rec.Value.
+func (s *Store) Put(key []byte, rec Record) error {
+	i := s.layout.Index(shard.Hash(key))
+	return s.PutShard(i, []Item{{Key: key, Record: rec}})[0]
+}
+
+// PutShard writes items, which must all belong to shard i (see ShardOf),
+// under a single acquisition of the shard's lock. Each item is written
+// atomically, as by Put. It returns one error per item, nil where the write
+// succeeded.
+func (s *Store) PutShard(i int, items []Item) []error {
+	errs := make([]error, len(items))
+	fail := func(err error) []error {
+		for j := range errs {
+			if errs[j] == nil {
+				errs[j] = err
+			}
+		}
+		return errs
+	}
+	if err := s.checkOpen(); err != nil {
+		return fail(err)
+	}
+	now := s.opts.Now()
+	bufs := make([][]byte, len(items))
+	for j, it := range items {
+		if err := entry.Check(it.Codec, it.Key); err != nil {
+			errs[j] = err
+			continue
+		}
+		if s.layout.Index(shard.Hash(it.Key)) != i {
+			errs[j] = fmt.Errorf("store: key belongs to shard %d, not %d", s.layout.Index(shard.Hash(it.Key)), i)
+			continue
+		}
+		written := it.WrittenAt
+		if written.IsZero() {
+			written = now
+		}
+		var exp int64
+		if !it.ExpiresAt.IsZero() {
+			exp = it.ExpiresAt.UnixNano()
+		}
+		bufs[j] = entry.Append(nil, it.Codec, written.UnixNano(), exp, it.Key, it.Value)
+	}
+	dirfd, unlock, err := s.lockShard(context.Background(), i)
+	if err != nil {
+		return fail(err)
+	}
+	defer unlock()
+	for j, buf := range bufs {
+		if buf == nil {
+			continue
+		}
+		errs[j] = s.writeLocked(i, dirfd, buf)
+	}
+	return errs
+}
+
+// writeLocked writes one encoded entry into shard i, whose lock the caller
+// holds and whose directory is open as dirfd.
+func (s *Store) writeLocked(i, dirfd int, buf []byte) error {
+	hdr, _ := entry.ParseHeader(buf)
+	key := buf[hdr.KeyOffset():hdr.ValueOffset():hdr.ValueOffset()]
+	h := shard.Hash(key)
+	name := shard.EntryName(h)
+	tmp := s.tempName(h)
+	rel := s.layout.DirName(i) + "/"
+	fd, err := unix.Openat(dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666)
+	if err != nil {
+		return s.pathErr("create", rel+tmp, err)
+	}
+	var st unix.Stat_t
+	err = writeAll(fd, buf)
+	if err == nil && s.opts.Durable {
+		err = unix.Fsync(fd)
+	}
+	if err == nil {
+		err = unix.Fstat(fd, &st)
+	}
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		unix.Unlinkat(dirfd, tmp, 0)
+		return s.pathErr("write", rel+tmp, err)
+	}
+	s.beginChange(i)
+	err = unix.Renameat(dirfd, tmp, dirfd, name)
+	if err == nil && s.opts.Durable {
+		err = unix.Fsync(dirfd)
+	}
+	gen := s.endChange(i)
+	if err != nil {
+		unix.Unlinkat(dirfd, tmp, 0)
+		return s.pathErr("rename", rel+name, err)
+	}
+	s.stats.sets.Add(1)
+	if s.mem != nil {
+		s.mem.put(i, h, key, recordOf(entry.Entry{Header: hdr, Key: key, Value: buf[hdr.ValueOffset():]}), gen, idOf(&st))
+	}
+	return nil
+}
+
+func writeAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// Delete removes key's entry. It returns ErrNotFound when Get would not find
+// it; an entry whose own expiry has passed is removed all the same.
+func (s *Store) Delete(key []byte) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	h := shard.Hash(key)
+	i := s.layout.Index(h)
+	name := shard.EntryName(h)
+	dirfd, unlock, err := s.lockShard(context.Background(), i)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return ErrNotFound
+		}
+		return err
+	}
+	defer unlock()
+	s.Forget(key)
+	e, _, err := s.readEntry(s.layout.EntryPath(h))
+	var d *entry.DamageError
+	switch {
+	case errors.As(err, &d) && d.Reason == entry.ReasonNotRegular:
+		return ErrNotFound // never remove what is not ours to remove
+	case err == nil && string(e.Key) != string(key):
+		return ErrNotFound // another key's entry
+	case err == nil && s.tooOld(recordOf(e), s.opts.Now()) && !recordOf(e).Expired(s.opts.Now()):
+		return ErrNotFound // invisible to this Store, but live for others
+	case err != nil && !errors.As(err, &d):
+		return err
+	}
+	found := err == nil && !recordOf(e).Expired(s.opts.Now())
+	s.beginChange(i)
+	uerr := unix.Unlinkat(dirfd, name, 0)
+	s.endChange(i)
+	if uerr != nil && uerr != unix.ENOENT {
+		return s.pathErr("remove", s.layout.EntryPath(h), uerr)
+	}
+	if !found {
+		return ErrNotFound
+	}
+	s.stats.deletes.Add(1)
+	return nil
+}
+
+// removeIfSame removes shard i's entry for hash h if it is still the file id
+// (an expired entry seen by a reader), and not one written since.
+func (s *Store) removeIfSame(i int, h uint64, id fileID) {
+	dirfd, unlock, err := s.lockShard(context.Background(), i)
+	if err != nil {
+		return
+	}
+	defer unlock()
+	name := shard.EntryName(h)
+	var st unix.Stat_t
+	if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || idOf(&st) != id {
+		return
+	}
+	s.beginChange(i)
+	unix.Unlinkat(dirfd, name, 0)
+	s.endChange(i)
+	if s.mem != nil {
+		s.mem.forget(i, h)
+	}
+}
+
+// lockShard takes shard i's exclusive lock and opens its directory, creating
+// it if needed. The returned func closes the directory and unlocks.
+func (s *Store) lockShard(ctx context.Context, i int) (dirfd int, unlock func(), err error) {
+	if !s.made[i].Load() {
+		fd, err := s.openShardDir(i, true)
+		if err != nil {
+			return -1, nil, err
+		}
+		unix.Close(fd)
+	}
+	m := s.locks[i]
+	if err := m.Lock(ctx); err != nil {
+		if !errors.Is(err, unix.ENOENT) {
+			return -1, nil, err
+		}
+		// The shard directory vanished (someone removed it): make it again.
+		if fd, err := s.openShardDir(i, true); err == nil {
+			unix.Close(fd)
+		}
+		if err := m.Lock(ctx); err != nil {
+			return -1, nil, err
+		}
+	}
+	s.stats.shardLocks.Add(1)
+	dirfd, err = s.openShardDir(i, true)
+	if err != nil {
+		m.Unlock()
+		return -1, nil, err
+	}
+	return dirfd, func() { unix.Close(dirfd); m.Unlock() }, nil
+}
+
+func (s *Store) beginChange(i int) {
+	if s.gens != nil {
+		s.gens.Begin(i)
+	}
+}
+
+func (s *Store) endChange(i int) uint64 {
+	if s.gens != nil {
+		return s.gens.End(i)
+	}
+	return 0
+}
