@@ -113,5 +113,14 @@ func (l Layout) ParseDirName(name string) (int, bool) {
 	return int(i), true
 }
 
+// KeyLockSuffix ends the name of each per-key lock file.
+const KeyLockSuffix = ".keylock"
+
+// KeyLockName is the name, inside its shard directory, of the lock file that
+// guards work on the single key hashing to h (memoized computations).
+func KeyLockName(h uint64) string {
+	return strings.TrimSuffix(EntryName(h), EntrySuffix) + KeyLockSuffix
+}
+
 // IsTempName reports whether name is a temporary file's name.
 func IsTempName(name string) bool { return strings.HasPrefix(name, TempPrefix) }

@@ -71,7 +71,9 @@ func (m *memory) get(i int, h uint64, key []byte) (item, bool) {
 
 // put remembers rec for key, replacing whatever was remembered for its hash.
 func (m *memory) put(i int, h uint64, key []byte, rec Record, gen uint64, id fileID) {
-	size := int64(len(key)+len(rec.Value)+len(rec.Codec)) + itemOverhead
+	// The value counts twice: its bytes, and the decoded form a layer above
+	// may keep in rec.Slot (estimated at the same size).
+	size := int64(len(key)+2*len(rec.Value)+len(rec.Codec)) + itemOverhead
 	if size > m.limit/4 {
 		m.forget(i, h)
 		return

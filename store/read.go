@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/bucketcache/bucketcache/entry"
@@ -16,7 +17,32 @@ type Record struct {
 	Value     []byte
 	WrittenAt time.Time
 	ExpiresAt time.Time // zero: never expires
+	// Slot is where a layer above may keep a decoded form of this exact
+	// record while the Store keeps it in memory (package bucket keeps the
+	// decoded value). nil when the record is not kept in memory.
+	Slot *Slot
 }
+
+// Slot holds a decoded form of one record. Every copy of the record that
+// the Store hands out while it remembers the record shares the same Slot, and
+// a new version of the entry gets a new Slot, so what a Slot holds always
+// belongs to the bytes it came with. Its methods are safe for concurrent use.
+type Slot struct {
+	v atomic.Pointer[slotValue]
+}
+
+type slotValue struct{ v any }
+
+// Load returns what Store put in the slot, or nil.
+func (s *Slot) Load() any {
+	if p := s.v.Load(); p != nil {
+		return p.v
+	}
+	return nil
+}
+
+// Store keeps v in the slot. v must not be modified afterwards.
+func (s *Slot) Store(v any) { s.v.Store(&slotValue{v}) }
 
 // Expired reports whether the record's stored expiry has passed at now.
 // At the exact instant of expiry it is still live.
@@ -114,6 +140,7 @@ func (s *Store) cold(i int, h uint64, key []byte, gen uint64, now time.Time) (Re
 		return Record{}, ErrNotFound
 	}
 	if s.mem != nil && shard.Stable(gen) {
+		rec.Slot = new(Slot)
 		s.mem.put(i, h, e.Key, rec, gen, id)
 	}
 	if s.tooOld(rec, now) {

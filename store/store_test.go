@@ -322,7 +322,7 @@ func TestLenAllClear(t *testing.T) {
 	}
 }
 
-func TestPutShardTakesTheLockOnce(t *testing.T) {
+func TestWriteShardTakesTheLockOnce(t *testing.T) {
 	s := open(t, t.TempDir(), Options{Shards: 2})
 	var items []Item
 	for i := 0; len(items) < 20; i++ {
@@ -332,7 +332,7 @@ func TestPutShardTakesTheLockOnce(t *testing.T) {
 		}
 	}
 	before := s.Stats().ShardLocks
-	for _, err := range s.PutShard(1, items) {
+	for _, err := range s.WriteShard(1, items) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -340,9 +340,9 @@ func TestPutShardTakesTheLockOnce(t *testing.T) {
 	if n := s.Stats().ShardLocks - before; n != 1 {
 		t.Fatalf("%d lock acquisitions for one shard", n)
 	}
-	wrong := s.PutShard(0, items[:1])
+	wrong := s.WriteShard(0, items[:1])
 	if wrong[0] == nil {
-		t.Fatal("PutShard accepted a key of another shard")
+		t.Fatal("WriteShard accepted a key of another shard")
 	}
 }
 
@@ -389,5 +389,29 @@ func TestMemoryLimit(t *testing.T) {
 		if got := mustGet(t, s, string([]byte{byte(i), byte(i >> 8)})); got != big {
 			t.Fatal("wrong value after eviction")
 		}
+	}
+}
+
+func TestWriteShardMixesPutsAndDeletes(t *testing.T) {
+	s := open(t, t.TempDir(), Options{Shards: 1})
+	s.Put([]byte("gone"), rec("x"))
+	errs := s.WriteShard(0, []Item{
+		{Key: []byte("a"), Record: rec("1")},
+		{Key: []byte("gone"), Delete: true},
+		{Key: []byte("never-there"), Delete: true},
+		{Key: []byte("b"), Record: Record{Value: []byte("no codec")}},
+	})
+	if errs[0] != nil || errs[1] != nil || errs[2] != nil || errs[3] == nil {
+		t.Fatalf("errors %v", errs)
+	}
+	if got := mustGet(t, s, "a"); got != "1" {
+		t.Fatal(got)
+	}
+	if _, err := s.Get([]byte("gone")); !errors.Is(err, ErrNotFound) {
+		t.Fatal("deleted entry still there")
+	}
+	p, err := s.KeyLockPath([]byte("a"))
+	if err != nil || !strings.HasPrefix(p, s.Dir()) || !strings.HasSuffix(p, shard.KeyLockSuffix) {
+		t.Fatalf("KeyLockPath %q %v", p, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
@@ -11,10 +12,12 @@ import (
 	"github.com/bucketcache/bucketcache/shard"
 )
 
-// Item is one entry to write with PutShard.
+// Item is one change for WriteShard: the entry Key gets Record, or, when
+// Delete is set, is removed.
 type Item struct {
 	Key []byte
 	Record
+	Delete bool
 }
 
 // Put writes key's record, replacing any entry for key. rec.WrittenAt zero
@@ -23,14 +26,15 @@ type Item struct {
 // rec.Value.
 func (s *Store) Put(key []byte, rec Record) error {
 	i := s.layout.Index(shard.Hash(key))
-	return s.PutShard(i, []Item{{Key: key, Record: rec}})[0]
+	return s.WriteShard(i, []Item{{Key: key, Record: rec}})[0]
 }
 
-// PutShard writes items, which must all belong to shard i (see ShardOf),
-// under a single acquisition of the shard's lock. Each item is written
-// atomically, as by Put. It returns one error per item, nil where the write
-// succeeded.
-func (s *Store) PutShard(i int, items []Item) []error {
+// WriteShard applies items, which must all belong to shard i (see ShardOf),
+// in order, under a single acquisition of the shard's lock. Each write is
+// atomic, as by Put; a delete of an absent entry is not an error. It returns
+// one error per item, nil where the change was made. Package deferred commits
+// its batches with it.
+func (s *Store) WriteShard(i int, items []Item) []error {
 	errs := make([]error, len(items))
 	fail := func(err error) []error {
 		for j := range errs {
@@ -46,12 +50,15 @@ func (s *Store) PutShard(i int, items []Item) []error {
 	now := s.opts.Now()
 	bufs := make([][]byte, len(items))
 	for j, it := range items {
-		if err := entry.Check(it.Codec, it.Key); err != nil {
-			errs[j] = err
-			continue
-		}
 		if s.layout.Index(shard.Hash(it.Key)) != i {
 			errs[j] = fmt.Errorf("store: key belongs to shard %d, not %d", s.layout.Index(shard.Hash(it.Key)), i)
+			continue
+		}
+		if it.Delete {
+			continue
+		}
+		if err := entry.Check(it.Codec, it.Key); err != nil {
+			errs[j] = err
 			continue
 		}
 		written := it.WrittenAt
@@ -70,12 +77,33 @@ func (s *Store) PutShard(i int, items []Item) []error {
 	}
 	defer unlock()
 	for j, buf := range bufs {
-		if buf == nil {
-			continue
+		switch {
+		case errs[j] != nil:
+		case items[j].Delete:
+			errs[j] = s.removeLocked(i, dirfd, shard.Hash(items[j].Key))
+		default:
+			errs[j] = s.writeLocked(i, dirfd, buf)
 		}
-		errs[j] = s.writeLocked(i, dirfd, buf)
 	}
 	return errs
+}
+
+// removeLocked removes the entry file for hash h from shard i, whose lock
+// the caller holds. An absent file is not an error.
+func (s *Store) removeLocked(i, dirfd int, h uint64) error {
+	s.beginChange(i)
+	err := unix.Unlinkat(dirfd, shard.EntryName(h), 0)
+	s.endChange(i)
+	if s.mem != nil {
+		s.mem.forget(i, h)
+	}
+	if err != nil && err != unix.ENOENT {
+		return s.pathErr("remove", s.layout.EntryPath(h), err)
+	}
+	if err == nil {
+		s.stats.deletes.Add(1)
+	}
+	return nil
 }
 
 // writeLocked writes one encoded entry into shard i, whose lock the caller
@@ -118,7 +146,9 @@ func (s *Store) writeLocked(i, dirfd int, buf []byte) error {
 	}
 	s.stats.sets.Add(1)
 	if s.mem != nil {
-		s.mem.put(i, h, key, recordOf(entry.Entry{Header: hdr, Key: key, Value: buf[hdr.ValueOffset():]}), gen, idOf(&st))
+		rec := recordOf(entry.Entry{Header: hdr, Key: key, Value: buf[hdr.ValueOffset():]})
+		rec.Slot = new(Slot)
+		s.mem.put(i, h, key, rec, gen, idOf(&st))
 	}
 	return nil
 }
@@ -145,7 +175,6 @@ func (s *Store) Delete(key []byte) error {
 	}
 	h := shard.Hash(key)
 	i := s.layout.Index(h)
-	name := shard.EntryName(h)
 	dirfd, unlock, err := s.lockShard(context.Background(), i)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
@@ -168,16 +197,12 @@ func (s *Store) Delete(key []byte) error {
 		return err
 	}
 	found := err == nil && !recordOf(e).Expired(s.opts.Now())
-	s.beginChange(i)
-	uerr := unix.Unlinkat(dirfd, name, 0)
-	s.endChange(i)
-	if uerr != nil && uerr != unix.ENOENT {
-		return s.pathErr("remove", s.layout.EntryPath(h), uerr)
+	if err := s.removeLocked(i, dirfd, h); err != nil {
+		return err
 	}
 	if !found {
 		return ErrNotFound
 	}
-	s.stats.deletes.Add(1)
 	return nil
 }
 
@@ -189,17 +214,11 @@ func (s *Store) removeIfSame(i int, h uint64, id fileID) {
 		return
 	}
 	defer unlock()
-	name := shard.EntryName(h)
 	var st unix.Stat_t
-	if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || idOf(&st) != id {
+	if unix.Fstatat(dirfd, shard.EntryName(h), &st, unix.AT_SYMLINK_NOFOLLOW) != nil || idOf(&st) != id {
 		return
 	}
-	s.beginChange(i)
-	unix.Unlinkat(dirfd, name, 0)
-	s.endChange(i)
-	if s.mem != nil {
-		s.mem.forget(i, h)
-	}
+	s.removeLocked(i, dirfd, h)
 }
 
 // lockShard takes shard i's exclusive lock and opens its directory, creating
@@ -245,4 +264,21 @@ func (s *Store) endChange(i int) uint64 {
 		return s.gens.End(i)
 	}
 	return 0
+}
+
+// KeyLockPath returns the path of the lock file that guards work on key
+// itself (memoized computations), creating key's shard directory if needed.
+// Prune and Clear never touch such files; whoever uses them must remove them
+// safely (see lock.Removable).
+func (s *Store) KeyLockPath(key []byte) (string, error) {
+	h := shard.Hash(key)
+	i := s.layout.Index(h)
+	if !s.made[i].Load() {
+		fd, err := s.openShardDir(i, true)
+		if err != nil {
+			return "", err
+		}
+		unix.Close(fd)
+	}
+	return filepath.Join(s.dir, s.layout.DirName(i), shard.KeyLockName(h)), nil
 }
