@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"math/rand/v2"
 	"path/filepath"
-	"strconv"
 )
 
 // MetaName is the name of the metadata file at a bucket's root.
@@ -90,12 +90,22 @@ func readMeta(dir string) (meta, error) {
 func createMeta(dir string, m meta) (meta, error) {
 	data, _ := json.Marshal(m)
 	data = append(data, '\n')
-	tmp := filepath.Join(dir, TempPrefix+MetaName+"-"+strconv.Itoa(os.Getpid()))
-	if err := os.WriteFile(tmp, data, 0o666); err != nil {
+	// Each creator needs a temporary file of its own: with a shared name, one
+	// creator could publish another's contents and report its own.
+	tmp := filepath.Join(dir, fmt.Sprintf("%s%s-%d-%d", TempPrefix, MetaName, os.Getpid(), rand.Uint64()))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	if err != nil {
 		return meta{}, fmt.Errorf("bucket %s: cannot create: %w", dir, err)
 	}
 	defer os.Remove(tmp)
-	err := os.Link(tmp, filepath.Join(dir, MetaName))
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return meta{}, fmt.Errorf("bucket %s: cannot create: %w", dir, err)
+	}
+	err = os.Link(tmp, filepath.Join(dir, MetaName))
 	if errors.Is(err, fs.ErrExist) {
 		return readMeta(dir)
 	}
@@ -104,3 +114,4 @@ func createMeta(dir string, m meta) (meta, error) {
 	}
 	return m, nil
 }
+
