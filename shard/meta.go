@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 )
 
@@ -114,4 +114,3 @@ func createMeta(dir string, m meta) (meta, error) {
 	}
 	return m, nil
 }
-
