@@ -105,6 +105,12 @@ func createMeta(dir string, m meta) (meta, error) {
 	if err != nil {
 		return meta{}, fmt.Errorf("bucket %s: cannot create: %w", dir, err)
 	}
+	// A new bucket's shards are all empty: say so in its counters before the
+	// bucket exists for anyone else. (Counters made later, when the file is
+	// lost, start unknown and are recounted from the directories.)
+	if err := createCounters(dir, m.Shards); err != nil {
+		return meta{}, fmt.Errorf("bucket %s: cannot create: %w", dir, err)
+	}
 	err = os.Link(tmp, filepath.Join(dir, MetaName))
 	if errors.Is(err, fs.ErrExist) {
 		return readMeta(dir)

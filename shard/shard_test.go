@@ -133,15 +133,15 @@ func TestMalformedMeta(t *testing.T) {
 	}
 }
 
-func TestGenerationsShared(t *testing.T) {
+func TestCountersShared(t *testing.T) {
 	dir := t.TempDir()
 	l, _ := New(8)
-	a, err := OpenGenerations(dir, l)
+	a, err := OpenCounters(dir, l)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := OpenGenerations(dir, l) // a second mapping, as another process has
+	b, err := OpenCounters(dir, l) // a second mapping, as another process has
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,5 +166,37 @@ func TestGenerationsShared(t *testing.T) {
 	b.Begin(3)
 	if g := b.End(3); !Stable(g) || g <= 2 {
 		t.Fatalf("repair: %d", g)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := New(4)
+	a, _ := OpenCounters(dir, l)
+	defer a.Close()
+	b, _ := OpenCounters(dir, l)
+	defer b.Close()
+	if _, _, known := a.Usage(1); known {
+		t.Fatal("usage in a counters file made without a new bucket must be unknown")
+	}
+	dir2 := t.TempDir()
+	Open(dir2, 4)
+	c, _ := OpenCounters(dir2, l)
+	defer c.Close()
+	if by, n, known := c.Usage(3); !known || by != 0 || n != 0 {
+		t.Fatal("a new bucket's shards must be known to be empty")
+	}
+	a.SetUsage(1, 100, 2)
+	a.AddUsage(1, 50, 1)
+	a.AddUsage(1, -30, -1)
+	if by, n, known := b.Usage(1); by != 120 || n != 2 || !known {
+		t.Fatalf("usage %d %d %v", by, n, known)
+	}
+	// A writer that died between Begin and End leaves the usage in doubt.
+	a.Begin(1)
+	b.Begin(1)
+	b.End(1)
+	if _, _, known := a.Usage(1); known {
+		t.Fatal("usage still trusted after a writer died mid-change")
 	}
 }

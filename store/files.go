@@ -49,35 +49,41 @@ func isMissing(err error) bool {
 // readEntry reads and verifies the entry file at rel. Damage (including a
 // symlink, a directory or any other non-regular file in the entry's place) is
 // returned as a *entry.DamageError; absence as ErrNotFound; anything else is
-// a real I/O error wrapped with the path.
-func (s *Store) readEntry(rel string) (entry.Entry, fileID, error) {
+// a real I/O error wrapped with the path. With stamp set, it records the read
+// in the file's access time when that is due, and returns when the file was
+// last used (Unix ns).
+func (s *Store) readEntry(rel string, stamp bool) (entry.Entry, fileID, int64, error) {
 	fd, err := openBeneath(s.root, rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
 	switch {
 	case err == nil:
 	case isMissing(err):
-		return entry.Entry{}, fileID{}, ErrNotFound
+		return entry.Entry{}, fileID{}, 0, ErrNotFound
 	case err == unix.ELOOP || err == unix.EXDEV:
-		return entry.Entry{}, fileID{}, entry.Damage(entry.ReasonNotRegular)
+		return entry.Entry{}, fileID{}, 0, entry.Damage(entry.ReasonNotRegular)
 	default:
-		return entry.Entry{}, fileID{}, s.pathErr("open", rel, err)
+		return entry.Entry{}, fileID{}, 0, s.pathErr("open", rel, err)
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return entry.Entry{}, fileID{}, s.pathErr("stat", rel, err)
+		return entry.Entry{}, fileID{}, 0, s.pathErr("stat", rel, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return entry.Entry{}, fileID{}, entry.Damage(entry.ReasonNotRegular)
+		return entry.Entry{}, fileID{}, 0, entry.Damage(entry.ReasonNotRegular)
+	}
+	used := recency(&st)
+	if now := s.opts.Now(); stamp && s.touchDue(used, now) && futimens(fd, now, false) == nil {
+		used = now.UnixNano()
 	}
 	buf := make([]byte, st.Size)
 	if _, err := io.ReadFull(fdReader(fd), buf); err != nil {
 		if err == io.ErrUnexpectedEOF || err == io.EOF {
-			return entry.Entry{}, fileID{}, entry.Damage(entry.ReasonShort)
+			return entry.Entry{}, fileID{}, 0, entry.Damage(entry.ReasonShort)
 		}
-		return entry.Entry{}, fileID{}, s.pathErr("read", rel, err)
+		return entry.Entry{}, fileID{}, 0, s.pathErr("read", rel, err)
 	}
 	e, err := entry.Decode(buf)
-	return e, idOf(&st), err
+	return e, idOf(&st), used, err
 }
 
 // statEntry returns the identity of the regular file now at rel. A stat

@@ -37,6 +37,7 @@ type item struct {
 	gen        uint64 // shard generation the item was read or written under
 	id         fileID
 	size       int64
+	used       int64 // Unix ns the file was last stamped as used; guarded by the shard's mu
 	prev, next *item // guarded by the shard's mu
 }
 
@@ -52,25 +53,30 @@ func newMemory(shards int, limit int64) *memory {
 	return m
 }
 
-// get returns a copy of the item for key in shard i, marking it recently used.
-func (m *memory) get(i int, h uint64, key []byte) (item, bool) {
+// get returns a copy of the item for key in shard i, marking it recently
+// used. stamp reports that the file was last stamped as used at least every
+// ns before now; the item then counts as stamped at now.
+func (m *memory) get(i int, h uint64, key []byte, now, every int64) (it item, stamp, ok bool) {
 	sh := &m.shards[i]
 	sh.mu.Lock()
-	it, ok := sh.items[h]
-	if !ok || string(it.key) != string(key) {
+	p, ok := sh.items[h]
+	if !ok || string(p.key) != string(key) {
 		sh.mu.Unlock()
-		return item{}, false
+		return item{}, false, false
 	}
-	sh.unlink(it)
-	sh.pushFront(it)
-	cp := *it
+	sh.unlink(p)
+	sh.pushFront(p)
+	if now-p.used >= every {
+		p.used, stamp = now, true
+	}
+	it = *p
 	sh.mu.Unlock()
-	cp.prev, cp.next = nil, nil
-	return cp, true
+	it.prev, it.next = nil, nil
+	return it, stamp, true
 }
 
 // put remembers rec for key, replacing whatever was remembered for its hash.
-func (m *memory) put(i int, h uint64, key []byte, rec Record, gen uint64, id fileID) {
+func (m *memory) put(i int, h uint64, key []byte, rec Record, gen uint64, id fileID, used int64) {
 	// The value counts twice: its bytes, and the decoded form a layer above
 	// may keep in rec.Slot (estimated at the same size).
 	size := int64(len(key)+2*len(rec.Value)+len(rec.Codec)) + itemOverhead
@@ -78,7 +84,7 @@ func (m *memory) put(i int, h uint64, key []byte, rec Record, gen uint64, id fil
 		m.forget(i, h)
 		return
 	}
-	it := &item{hash: h, key: key, rec: rec, gen: gen, id: id, size: size}
+	it := &item{hash: h, key: key, rec: rec, gen: gen, id: id, size: size, used: used}
 	sh := &m.shards[i]
 	sh.mu.Lock()
 	if old, ok := sh.items[h]; ok {

@@ -111,14 +111,12 @@ func (s *Store) sweepShard(i int, drop func(entry.Header, int64) bool) (PruneInf
 				continue
 			}
 		}
-		s.beginChange(i)
-		err := unix.Unlinkat(dirfd, name, 0)
-		s.endChange(i)
-		if err != nil {
+		if kind == &info.Temp {
+			if unix.Unlinkat(dirfd, name, 0) != nil {
+				continue
+			}
+		} else if removed, _ := s.removeLocked(i, dirfd, name); !removed {
 			continue
-		}
-		if h, ok := shard.ParseEntryName(name); ok && s.mem != nil {
-			s.mem.forget(i, h)
 		}
 		*kind++
 		info.Files++

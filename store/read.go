@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/bucketcache/bucketcache/entry"
 	"github.com/bucketcache/bucketcache/shard"
 )
@@ -76,8 +78,11 @@ func (s *Store) Get(key []byte) (Record, error) {
 	now := s.opts.Now()
 	var gen uint64
 	if s.mem != nil {
-		gen = s.gens.Load(i)
-		if it, ok := s.mem.get(i, h, key); ok {
+		gen = s.ctrs.Load(i)
+		if it, stamp, ok := s.mem.get(i, h, key, now.UnixNano(), int64(s.opts.EvictionGrace)); ok {
+			if stamp {
+				s.stampUsed(h, now)
+			}
 			if rec, ok := s.warm(i, h, key, it, gen, now); ok {
 				if s.tooOld(rec, now) {
 					s.stats.misses.Add(1)
@@ -115,7 +120,7 @@ func (s *Store) warm(i int, h uint64, key []byte, it item, gen uint64, now time.
 // before the read.
 func (s *Store) cold(i int, h uint64, key []byte, gen uint64, now time.Time) (Record, error) {
 	rel := s.layout.EntryPath(h)
-	e, id, err := s.readEntry(rel)
+	e, id, used, err := s.readEntry(rel, true)
 	if err == nil && string(e.Key) != string(key) {
 		err = entry.Damage(entry.ReasonKey)
 	}
@@ -141,7 +146,7 @@ func (s *Store) cold(i int, h uint64, key []byte, gen uint64, now time.Time) (Re
 	}
 	if s.mem != nil && shard.Stable(gen) {
 		rec.Slot = new(Slot)
-		s.mem.put(i, h, e.Key, rec, gen, id)
+		s.mem.put(i, h, e.Key, rec, gen, id, used)
 	}
 	if s.tooOld(rec, now) {
 		s.stats.misses.Add(1)
@@ -149,6 +154,14 @@ func (s *Store) cold(i int, h uint64, key []byte, gen uint64, now time.Time) (Re
 	}
 	s.stats.hits.Add(1)
 	return rec, nil
+}
+
+// stampUsed records in the access time of the entry file for hash h that
+// it was used at now, for eviction's sake. Only the access time changes, so
+// the file's identity (and every copy of it kept in memory) stays valid.
+func (s *Store) stampUsed(h uint64, now time.Time) {
+	ts := []unix.Timespec{unix.NsecToTimespec(now.UnixNano()), {Nsec: unix.UTIME_OMIT}}
+	unix.UtimesNanoAt(s.root, s.layout.EntryPath(h), ts, unix.AT_SYMLINK_NOFOLLOW)
 }
 
 // Contains reports whether Get would find key, without giving the value.

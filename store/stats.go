@@ -12,10 +12,11 @@ type Stats struct {
 	Expired    int64 // expired entries met by Get
 	Corrupt    int64 // damaged entry files met by Get
 	ShardLocks int64 // acquisitions of shard locks
+	Evictions  int64 // entries this Store's trims removed to respect the limits
 }
 
 type counters struct {
-	hits, memoryHits, misses, sets, deletes, expired, corrupt, shardLocks atomic.Int64
+	hits, memoryHits, misses, sets, deletes, expired, corrupt, shardLocks, evictions atomic.Int64
 }
 
 // Stats returns a snapshot of the Store's counters.
@@ -24,6 +25,6 @@ func (s *Store) Stats() Stats {
 	return Stats{
 		Hits: c.hits.Load(), MemoryHits: c.memoryHits.Load(), Misses: c.misses.Load(),
 		Sets: c.sets.Load(), Deletes: c.deletes.Load(), Expired: c.expired.Load(),
-		Corrupt: c.corrupt.Load(), ShardLocks: c.shardLocks.Load(),
+		Corrupt: c.corrupt.Load(), ShardLocks: c.shardLocks.Load(), Evictions: c.evictions.Load(),
 	}
 }

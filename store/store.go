@@ -69,6 +69,21 @@ type Options struct {
 	MemoryLimit int64
 	// Now is the clock. nil: time.Now.
 	Now func() time.Time
+
+	// MaxBytes and MaxEntries bound the bucket's entry files (0: unlimited).
+	// When either is exceeded, a trim in the background evicts the least
+	// recently used entries until usage is under 90% of the limit. Every
+	// process sharing the bucket should set the same limits.
+	MaxBytes   int64
+	MaxEntries int64
+	// EvictionGrace protects recently used entries: a trim never evicts an
+	// entry that any process read or wrote less than EvictionGrace/2 ago
+	// (reads record their time at most once per EvictionGrace/2, see
+	// eviction.go). 0: one minute. Processes sharing a bucket should agree.
+	EvictionGrace time.Duration
+	// TrimInterval is the least time between two trims of the bucket, by any
+	// process. 0: ten seconds.
+	TrimInterval time.Duration
 }
 
 // Store is a bucket directory opened for use. Its methods are safe for
@@ -77,13 +92,16 @@ type Store struct {
 	dir    string
 	opts   Options
 	layout shard.Layout
-	root   int // O_PATH-free directory fd of dir, for openat2
-	gens   *shard.Generations
-	mem    *memory // nil when the in-memory layer is off
+	root   int             // O_PATH-free directory fd of dir, for openat2
+	ctrs   *shard.Counters // shared generations and usage; nil when unavailable
+	mem    *memory         // nil when the in-memory layer is off
 	locks  []*lock.Mutex
 	made   []atomic.Bool // shard directory known to exist
 	tmpSeq atomic.Uint64
 	stats  counters
+
+	trimmer     *trimmer // nil without limits
+	customClock bool     // Options.Now was given: stamp file times with it
 
 	closeOnce sync.Once
 	closed    atomic.Bool
@@ -95,8 +113,18 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Lifetime < 0 {
 		return nil, fmt.Errorf("bucket %s: negative lifetime %v", dir, opts.Lifetime)
 	}
+	customClock := opts.Now != nil
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MaxBytes < 0 || opts.MaxEntries < 0 || opts.EvictionGrace < 0 || opts.TrimInterval < 0 {
+		return nil, fmt.Errorf("bucket %s: negative limit in options", dir)
+	}
+	if opts.EvictionGrace == 0 {
+		opts.EvictionGrace = time.Minute
+	}
+	if opts.TrimInterval == 0 {
+		opts.TrimInterval = 10 * time.Second
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -123,21 +151,26 @@ func Open(dir string, opts Options) (*Store, error) {
 		root:   root,
 		locks:  make([]*lock.Mutex, layout.Count()),
 		made:   make([]atomic.Bool, layout.Count()),
+
+		customClock: customClock,
 	}
 	for i := range s.locks {
 		s.locks[i] = lock.New(filepath.Join(abs, layout.DirName(i), shard.LockName))
 	}
+	s.ctrs, err = shard.OpenCounters(abs, layout)
+	if err != nil {
+		unix.Close(root)
+		return nil, err
+	}
 	if opts.MemoryLimit >= 0 {
-		s.gens, err = shard.OpenGenerations(abs, layout)
-		if err != nil {
-			unix.Close(root)
-			return nil, err
-		}
 		limit := opts.MemoryLimit
 		if limit == 0 {
 			limit = DefaultMemoryLimit
 		}
 		s.mem = newMemory(layout.Count(), limit)
+	}
+	if opts.MaxBytes > 0 || opts.MaxEntries > 0 {
+		s.trimmer = startTrimmer(s)
 	}
 	return s, nil
 }
@@ -163,9 +196,12 @@ func (s *Store) Close() error {
 	err := ErrClosed
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		if s.trimmer != nil {
+			s.trimmer.stop()
+		}
 		err = nil
-		if s.gens != nil {
-			err = s.gens.Close()
+		if s.ctrs != nil {
+			err = s.ctrs.Close()
 		}
 		if e := unix.Close(s.root); e != nil && err == nil {
 			err = e

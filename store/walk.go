@@ -19,7 +19,7 @@ func (s *Store) All() iter.Seq2[[]byte, Record] {
 	return func(yield func([]byte, Record) bool) {
 		now := s.opts.Now()
 		s.walk(func(rel string, h uint64, i int) bool {
-			e, _, err := s.readEntry(rel)
+			e, _, _, err := s.readEntry(rel, false)
 			if err != nil || shard.Hash(e.Key) != h {
 				return true
 			}

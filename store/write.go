@@ -80,30 +80,46 @@ func (s *Store) WriteShard(i int, items []Item) []error {
 		switch {
 		case errs[j] != nil:
 		case items[j].Delete:
-			errs[j] = s.removeLocked(i, dirfd, shard.Hash(items[j].Key))
+			var removed bool
+			removed, errs[j] = s.removeLocked(i, dirfd, shard.EntryName(shard.Hash(items[j].Key)))
+			if removed {
+				s.stats.deletes.Add(1)
+			}
 		default:
 			errs[j] = s.writeLocked(i, dirfd, buf)
 		}
 	}
+	if s.trimmer != nil {
+		s.trimmer.poke()
+	}
 	return errs
 }
 
-// removeLocked removes the entry file for hash h from shard i, whose lock
-// the caller holds. An absent file is not an error.
-func (s *Store) removeLocked(i, dirfd int, h uint64) error {
+// removeLocked removes the file named name (an entry file, or a symlink in
+// an entry's place) from shard i, whose lock the caller holds, keeping the
+// usage counters and the memory layer in step. It reports whether there was a
+// file; an absent one is not an error.
+func (s *Store) removeLocked(i, dirfd int, name string) (bool, error) {
 	s.beginChange(i)
-	err := unix.Unlinkat(dirfd, shard.EntryName(h), 0)
+	size, regular := sizeAt(dirfd, name)
+	err := unix.Unlinkat(dirfd, name, 0)
+	if testHookRemoved != nil {
+		testHookRemoved()
+	}
 	s.endChange(i)
-	if s.mem != nil {
+	if err == nil && regular {
+		s.account(i, dirfd, -size, -1)
+	}
+	if h, ok := shard.ParseEntryName(name); ok && s.mem != nil {
 		s.mem.forget(i, h)
 	}
-	if err != nil && err != unix.ENOENT {
-		return s.pathErr("remove", s.layout.EntryPath(h), err)
+	if err == unix.ENOENT {
+		return false, nil
 	}
-	if err == nil {
-		s.stats.deletes.Add(1)
+	if err != nil {
+		return false, s.pathErr("remove", s.layout.DirName(i)+"/"+name, err)
 	}
-	return nil
+	return true, nil
 }
 
 // writeLocked writes one encoded entry into shard i, whose lock the caller
@@ -121,6 +137,10 @@ func (s *Store) writeLocked(i, dirfd int, buf []byte) error {
 	}
 	var st unix.Stat_t
 	err = writeAll(fd, buf)
+	if err == nil && s.customClock {
+		// Recency for eviction is the file's times: on the injected clock.
+		err = futimens(fd, s.opts.Now(), true)
+	}
 	if err == nil && s.opts.Durable {
 		err = unix.Fsync(fd)
 	}
@@ -135,6 +155,7 @@ func (s *Store) writeLocked(i, dirfd int, buf []byte) error {
 		return s.pathErr("write", rel+tmp, err)
 	}
 	s.beginChange(i)
+	oldSize, existed := sizeAt(dirfd, name)
 	err = unix.Renameat(dirfd, tmp, dirfd, name)
 	if err == nil && s.opts.Durable {
 		err = unix.Fsync(dirfd)
@@ -144,11 +165,16 @@ func (s *Store) writeLocked(i, dirfd int, buf []byte) error {
 		unix.Unlinkat(dirfd, tmp, 0)
 		return s.pathErr("rename", rel+name, err)
 	}
+	if existed {
+		s.account(i, dirfd, int64(len(buf))-oldSize, 0)
+	} else {
+		s.account(i, dirfd, int64(len(buf)), 1)
+	}
 	s.stats.sets.Add(1)
 	if s.mem != nil {
 		rec := recordOf(entry.Entry{Header: hdr, Key: key, Value: buf[hdr.ValueOffset():]})
 		rec.Slot = new(Slot)
-		s.mem.put(i, h, key, rec, gen, idOf(&st))
+		s.mem.put(i, h, key, rec, gen, idOf(&st), recency(&st))
 	}
 	return nil
 }
@@ -184,7 +210,7 @@ func (s *Store) Delete(key []byte) error {
 	}
 	defer unlock()
 	s.Forget(key)
-	e, _, err := s.readEntry(s.layout.EntryPath(h))
+	e, _, _, err := s.readEntry(s.layout.EntryPath(h), false)
 	var d *entry.DamageError
 	switch {
 	case errors.As(err, &d) && d.Reason == entry.ReasonNotRegular:
@@ -197,12 +223,13 @@ func (s *Store) Delete(key []byte) error {
 		return err
 	}
 	found := err == nil && !recordOf(e).Expired(s.opts.Now())
-	if err := s.removeLocked(i, dirfd, h); err != nil {
+	if _, err := s.removeLocked(i, dirfd, shard.EntryName(h)); err != nil {
 		return err
 	}
 	if !found {
 		return ErrNotFound
 	}
+	s.stats.deletes.Add(1)
 	return nil
 }
 
@@ -218,7 +245,7 @@ func (s *Store) removeIfSame(i int, h uint64, id fileID) {
 	if unix.Fstatat(dirfd, shard.EntryName(h), &st, unix.AT_SYMLINK_NOFOLLOW) != nil || idOf(&st) != id {
 		return
 	}
-	s.removeLocked(i, dirfd, h)
+	s.removeLocked(i, dirfd, shard.EntryName(h))
 }
 
 // lockShard takes shard i's exclusive lock and opens its directory, creating
@@ -254,14 +281,14 @@ func (s *Store) lockShard(ctx context.Context, i int) (dirfd int, unlock func(),
 }
 
 func (s *Store) beginChange(i int) {
-	if s.gens != nil {
-		s.gens.Begin(i)
+	if s.ctrs != nil {
+		s.ctrs.Begin(i)
 	}
 }
 
 func (s *Store) endChange(i int) uint64 {
-	if s.gens != nil {
-		return s.gens.End(i)
+	if s.ctrs != nil {
+		return s.ctrs.End(i)
 	}
 	return 0
 }
@@ -281,4 +308,18 @@ func (s *Store) KeyLockPath(key []byte) (string, error) {
 		unix.Close(fd)
 	}
 	return filepath.Join(s.dir, s.layout.DirName(i), shard.KeyLockName(h)), nil
+}
+
+// testHookRemoved, when set by a test, runs between the removal of a file
+// and the end of the change (a crash there leaves the counters in doubt).
+var testHookRemoved func()
+
+// sizeAt returns the size of the regular file name in dirfd, and whether
+// there is one.
+func sizeAt(dirfd int, name string) (int64, bool) {
+	var st unix.Stat_t
+	if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return 0, false
+	}
+	return st.Size, true
 }

@@ -1,0 +1,103 @@
+package store
+
+import (
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bucketcache/bucketcache/shard"
+)
+
+// Usage is how much the bucket's entry files take, as the shared counters
+// know it.
+type Usage struct {
+	Bytes   int64 // bytes of entry files
+	Entries int64 // entry files (live or not yet pruned)
+	// Known is false when some shard's usage is unknown (a writer died
+	// mid-change, or the counters are new); such shards count as empty until
+	// a writer or a trim recounts them from their directory.
+	Known      bool
+	MaxBytes   int64 // the Store's limits (0: none)
+	MaxEntries int64
+}
+
+// Usage returns the bucket's usage as the shared counters know it: one
+// atomic load per shard, no system call.
+func (s *Store) Usage() Usage {
+	u := Usage{Known: s.ctrs != nil, MaxBytes: s.opts.MaxBytes, MaxEntries: s.opts.MaxEntries}
+	if s.ctrs == nil {
+		return u
+	}
+	for i := 0; i < s.layout.Count(); i++ {
+		b, n, known := s.ctrs.Usage(i)
+		if !known {
+			u.Known = false
+			continue
+		}
+		u.Bytes += b
+		u.Entries += n
+	}
+	return u
+}
+
+// account records a change of shard i's usage made under its lock. A shard
+// whose usage is unknown is recounted from its directory instead.
+func (s *Store) account(i, dirfd int, bytes, entries int64) {
+	if s.ctrs == nil {
+		return
+	}
+	if _, _, known := s.ctrs.Usage(i); !known {
+		s.recountLocked(i, dirfd)
+		return
+	}
+	s.ctrs.AddUsage(i, bytes, entries)
+}
+
+// recountLocked counts shard i's entry files and records the result. The
+// caller holds the shard's lock, so nothing changes during the count.
+func (s *Store) recountLocked(i, dirfd int) {
+	names, err := readDirNames(dirfd)
+	if err != nil {
+		return
+	}
+	var bytes, entries int64
+	for _, name := range names {
+		if _, ok := shard.ParseEntryName(name); !ok {
+			continue
+		}
+		if size, ok := sizeAt(dirfd, name); ok {
+			bytes += size
+			entries++
+		}
+	}
+	s.ctrs.SetUsage(i, bytes, entries)
+}
+
+// futimens sets the access time of the open file fd to t, and its
+// modification time too when both is set (else it is left alone).
+func futimens(fd int, t time.Time, both bool) error {
+	ts := []unix.Timespec{unix.NsecToTimespec(t.UnixNano()), {Nsec: unix.UTIME_OMIT}}
+	if both {
+		ts[1] = ts[0]
+	}
+	// utimensat(fd, NULL, ts, 0) is futimens(3): it needs no path.
+	_, _, errno := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// recency is when an entry file was last used, by any process: its access
+// time (stamped by readers at most once per EvictionGrace) or its
+// modification time, whichever is later.
+func recency(st *unix.Stat_t) int64 {
+	return max(st.Atim.Nano(), st.Mtim.Nano())
+}
+
+// touchDue reports whether a reader should stamp a file last used at
+// last (Unix ns): at most once per EvictionGrace, so reads stay cheap.
+func (s *Store) touchDue(last int64, now time.Time) bool {
+	return now.UnixNano()-last >= int64(s.opts.EvictionGrace)
+}
