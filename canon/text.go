@@ -1,0 +1,111 @@
+package canon
+
+import (
+	"unicode/utf8"
+	"unsafe"
+)
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends the canonical JSON string literal of s to dst.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			// A byte that is not part of valid UTF-8: surrogate escape.
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', 'd', 'c', hexDigits[c>>4], hexDigits[c&0xf])
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// bytesString returns b as a string without copying; b must not be modified
+// while the string is in use.
+func bytesString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// parseEscape parses the canonical escape sequence at the start of s (which
+// begins with a backslash) and returns the byte it stands for and its length.
+// surrogate reports a \udcXX escape of a byte that is not valid UTF-8. n is 0
+// if s does not start with a canonical escape.
+func parseEscape(s []byte) (b byte, n int, surrogate bool) {
+	if len(s) < 2 {
+		return 0, 0, false
+	}
+	switch s[1] {
+	case '"', '\\':
+		return s[1], 2, false
+	case 'b':
+		return '\b', 2, false
+	case 'f':
+		return '\f', 2, false
+	case 'n':
+		return '\n', 2, false
+	case 'r':
+		return '\r', 2, false
+	case 't':
+		return '\t', 2, false
+	case 'u':
+	default:
+		return 0, 0, false
+	}
+	if len(s) < 6 {
+		return 0, 0, false
+	}
+	var x rune
+	for _, c := range s[2:6] {
+		switch {
+		case '0' <= c && c <= '9':
+			x = x<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			x = x<<4 | rune(c-'a'+10)
+		default:
+			return 0, 0, false
+		}
+	}
+	switch {
+	case x == '\b' || x == '\f' || x == '\n' || x == '\r' || x == '\t':
+		return 0, 0, false // these have short escapes
+	case x < 0x20 || x == 0x7f:
+		return byte(x), 6, false
+	case 0xdc80 <= x && x <= 0xdcff:
+		return byte(x), 6, true
+	}
+	return 0, 0, false
+}

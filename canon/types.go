@@ -1,0 +1,134 @@
+package canon
+
+import (
+	"encoding"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+)
+
+var (
+	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// textMethod says how a type's values are turned into text, if at all.
+type textMethod uint8
+
+const (
+	noText      textMethod = iota // the type does not implement encoding.TextMarshaler
+	valueText                     // T implements encoding.TextMarshaler
+	pointerText                   // only *T implements encoding.TextMarshaler
+)
+
+// typeInfo is what encoding and decoding need to know about a type that is
+// neither a pointer nor an interface. It is computed once per type.
+type typeInfo struct {
+	marshal   textMethod
+	unmarshal bool // *T implements encoding.TextUnmarshaler
+
+	// For struct types:
+	fields  []field // the encoded fields, in declaration order
+	problem string  // why the struct has no canonical form, or ""
+}
+
+// field is an encoded struct field.
+type field struct {
+	index  int    // index in the struct
+	goName string // Go name, for error paths
+	key    []byte // canonical JSON name followed by ':'
+}
+
+// plainInfo describes the types that have no methods and no fields.
+var plainInfo typeInfo
+
+var infoCache sync.Map // reflect.Type -> *typeInfo
+
+// infoOf returns the typeInfo of t, which must be neither a pointer nor an
+// interface type.
+func infoOf(t reflect.Type) *typeInfo {
+	if t.Kind() != reflect.Struct && (t.Name() == "" || t.PkgPath() == "") {
+		// Predeclared types and unnamed non-struct types have no methods.
+		return &plainInfo
+	}
+	if info, ok := infoCache.Load(t); ok {
+		return info.(*typeInfo)
+	}
+	info := &typeInfo{unmarshal: reflect.PointerTo(t).Implements(textUnmarshalerType)}
+	switch {
+	case t.Implements(textMarshalerType):
+		info.marshal = valueText
+	case reflect.PointerTo(t).Implements(textMarshalerType):
+		info.marshal = pointerText
+	}
+	if t.Kind() == reflect.Struct {
+		info.fields, info.problem = structFields(t)
+	}
+	actual, _ := infoCache.LoadOrStore(t, info)
+	return actual.(*typeInfo)
+}
+
+// structFields returns the fields of struct type t that are encoded, or why
+// t has no canonical form.
+func structFields(t reflect.Type) ([]field, string) {
+	var fields []field
+	names := make(map[string]string) // JSON name -> Go name
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Name == "_" {
+			continue
+		}
+		if !f.IsExported() {
+			return nil, fmt.Sprintf("unexported field %s; export it, implement encoding.TextMarshaler, or supply a KeyMaker", f.Name)
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "" {
+			name = f.Name
+		}
+		if other, dup := names[name]; dup {
+			return nil, fmt.Sprintf("fields %s and %s both have the name %q", other, f.Name, name)
+		}
+		names[name] = f.Name
+		key := append(appendString(nil, name), ':')
+		fields = append(fields, field{index: i, goName: f.Name, key: key})
+	}
+	return fields, ""
+}
+
+// keyProblem reports why map keys of type t have no canonical form, or ""
+// if they have one.
+func keyProblem(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Interface:
+	case reflect.String,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return ""
+	default:
+		if infoOf(t).marshal != noText {
+			return ""
+		}
+	}
+	return fmt.Sprintf("map keys of type %v have no canonical form; use string, integer or encoding.TextMarshaler keys", t)
+}
+
+// kindProblem says why values of kind k have no canonical form, or "" if
+// they may have one.
+func kindProblem(k reflect.Kind) string {
+	switch k {
+	case reflect.Complex64, reflect.Complex128:
+		return "complex numbers have no canonical form"
+	case reflect.Func:
+		return "functions have no canonical form"
+	case reflect.Chan:
+		return "channels have no canonical form"
+	case reflect.Uintptr, reflect.UnsafePointer:
+		return "pointer addresses have no canonical form"
+	}
+	return ""
+}
