@@ -1,0 +1,203 @@
+package bucket
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+// Each Benchmark here has a raw baseline beside it: the least a file-per-key
+// cache must do with plain os calls. Compare them in one run:
+//
+//	go test -run='^$' -bench=. -benchmem -count=5 ./bucket/ | tee bench.txt
+//	benchstat bench.txt
+
+type small struct {
+	ID   int
+	Name string
+	Tags []string
+}
+
+var smallValue = small{ID: 42, Name: "a small value of a few dozen bytes", Tags: []string{"x", "y"}}
+
+func benchKeys(n int) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = "key-" + strconv.Itoa(i)
+	}
+	return keys
+}
+
+func BenchmarkSet(b *testing.B) {
+	bk := open[string, small](b, b.TempDir(), Options{})
+	keys := benchKeys(1000)
+	for _, k := range keys { // steady state: shard directories and lock files exist
+		bk.Set(k, smallValue)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := bk.Set(keys[i%len(keys)], smallValue); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSetRaw is Set's floor: encode, write a temp file, rename it.
+func BenchmarkSetRaw(b *testing.B) {
+	dir := b.TempDir()
+	keys := benchKeys(1000)
+	for _, k := range keys {
+		os.WriteFile(filepath.Join(dir, k), nil, 0o644)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		data, _ := json.Marshal(smallValue)
+		final := filepath.Join(dir, keys[i%len(keys)])
+		tmp := final + ".tmp"
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(tmp, final); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkGetCold(b *testing.B) {
+	bk := open[string, small](b, b.TempDir(), Options{MemoryLimit: -1})
+	keys := benchKeys(1000)
+	for _, k := range keys {
+		bk.Set(k, smallValue)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := bk.Get(keys[i%len(keys)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGetColdRaw is a cold Get's floor: read the file, decode it.
+func BenchmarkGetColdRaw(b *testing.B) {
+	dir := b.TempDir()
+	keys := benchKeys(1000)
+	data, _ := json.Marshal(smallValue)
+	for _, k := range keys {
+		os.WriteFile(filepath.Join(dir, k), data, 0o644)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		raw, err := os.ReadFile(filepath.Join(dir, keys[i%len(keys)]))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var v small
+		if err := json.Unmarshal(raw, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkGetWarm(b *testing.B) {
+	bk := open[string, small](b, b.TempDir(), Options{})
+	keys := benchKeys(1000)
+	for _, k := range keys {
+		bk.Set(k, smallValue)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := bk.Get(keys[i%len(keys)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkGetWarmParallel(b *testing.B) {
+	bk := open[string, small](b, b.TempDir(), Options{})
+	keys := benchKeys(1000)
+	for _, k := range keys {
+		bk.Set(k, smallValue)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for i := 0; pb.Next(); i++ {
+			if _, err := bk.Get(keys[i%len(keys)]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkContainsMiss(b *testing.B) {
+	bk := open[string, small](b, b.TempDir(), Options{})
+	keys := benchKeys(1000)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if ok, _ := bk.Contains(keys[i%len(keys)]); ok {
+			b.Fatal("hit")
+		}
+	}
+}
+
+// BenchmarkContainsMissRaw is a miss's floor: a stat that fails.
+func BenchmarkContainsMissRaw(b *testing.B) {
+	dir := b.TempDir()
+	keys := benchKeys(1000)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := os.Stat(filepath.Join(dir, keys[i%len(keys)])); err == nil {
+			b.Fatal("hit")
+		}
+	}
+}
+
+// pruneEntries is how many entries the Prune benchmarks scan. Set
+// BUCKETCACHE_PRUNE_ENTRIES=100000 for the figure in BENCHMARKS.md.
+func pruneEntries() int {
+	if n, err := strconv.Atoi(os.Getenv("BUCKETCACHE_PRUNE_ENTRIES")); err == nil && n > 0 {
+		return n
+	}
+	return 10000
+}
+
+func fillForPrune(b *testing.B) *Bucket[string, small] {
+	bk := open[string, small](b, b.TempDir(), Options{MemoryLimit: -1})
+	for i := 0; i < pruneEntries(); i++ {
+		if err := bk.Set(fmt.Sprint("k", i), smallValue); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return bk
+}
+
+// BenchmarkPrune scans a bucket in which nothing has expired: the cost of
+// reading every header.
+func BenchmarkPrune(b *testing.B) {
+	bk := fillForPrune(b)
+	for b.Loop() {
+		if info, err := bk.Prune(); err != nil || info.Files != 0 {
+			b.Fatal(info, err)
+		}
+	}
+}
+
+// BenchmarkPruneByDecoding is the original's way: read and decode every value
+// to learn its expiry.
+func BenchmarkPruneByDecoding(b *testing.B) {
+	bk := fillForPrune(b)
+	for b.Loop() {
+		n := 0
+		for _, v := range bk.All() {
+			_ = v
+			n++
+		}
+		if n != pruneEntries() {
+			b.Fatal(n)
+		}
+	}
+}
