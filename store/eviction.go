@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -64,6 +65,8 @@ type trimmer struct {
 	kick chan struct{}
 	quit chan struct{}
 	done sync.WaitGroup
+
+	lastPoke atomic.Int64 // Unix ns, real time: rate of pokes without counters
 }
 
 func startTrimmer(s *Store) *trimmer {
@@ -78,9 +81,17 @@ func startTrimmer(s *Store) *trimmer {
 	return t
 }
 
-// poke asks for a trim if usage is over a limit. It never blocks.
+// poke asks for a trim if usage is over a limit. It never blocks. Without
+// shared counters (a shared filesystem) usage is unknown until a trim scans
+// the directory, so it asks at most once per TrimInterval.
 func (t *trimmer) poke() {
-	if !t.s.overLimit() {
+	if t.s.ctrs == nil {
+		now := time.Now().UnixNano()
+		last := t.lastPoke.Load()
+		if now-last < int64(t.s.opts.TrimInterval) || !t.lastPoke.CompareAndSwap(last, now) {
+			return
+		}
+	} else if !t.s.overLimit() {
 		return
 	}
 	select {
@@ -105,7 +116,7 @@ func (t *trimmer) loop() {
 		case <-t.kick:
 		case <-retry.C:
 		}
-		if !t.s.overLimit() {
+		if t.s.ctrs != nil && !t.s.overLimit() {
 			continue
 		}
 		ok, err := t.lock.TryLock()
@@ -195,6 +206,9 @@ func (s *Store) trimLocked() (TrimInfo, error) {
 	}
 	s.recountUnknown()
 	info.Before = s.Usage()
+	if s.ctrs == nil {
+		info.Before = s.scanUsage()
+	}
 	excessBytes, excessEntries := int64(0), int64(0)
 	if s.opts.MaxBytes > 0 && info.Before.Bytes > s.opts.MaxBytes {
 		excessBytes = info.Before.Bytes - int64(float64(s.opts.MaxBytes)*lowWater)
@@ -226,7 +240,28 @@ func (s *Store) trimLocked() (TrimInfo, error) {
 	}
 	s.stats.evictions.Add(int64(info.Evicted))
 	info.After = s.Usage()
+	if s.ctrs == nil {
+		info.After = s.scanUsage()
+	}
 	return info, errors.Join(errs...)
+}
+
+// scanUsage counts the bucket's entry files from the directories, for
+// buckets without shared counters.
+func (s *Store) scanUsage() Usage {
+	u := Usage{Known: true, MaxBytes: s.opts.MaxBytes, MaxEntries: s.opts.MaxEntries}
+	s.walkShards(func(_, dirfd int, names []string) bool {
+		for _, name := range names {
+			if _, ok := shard.ParseEntryName(name); ok {
+				if size, ok := sizeAt(dirfd, name); ok {
+					u.Bytes += size
+					u.Entries++
+				}
+			}
+		}
+		return true
+	})
+	return u
 }
 
 // recountUnknown recounts every shard whose usage is unknown, or whose

@@ -53,6 +53,20 @@ func isMissing(err error) bool {
 // in the file's access time when that is due, and returns when the file was
 // last used (Unix ns).
 func (s *Store) readEntry(rel string, stamp bool) (entry.Entry, fileID, int64, error) {
+	// On a shared filesystem an open can race another machine's rename and
+	// fail with ESTALE: retry, then call it a miss, never damage.
+	for try := 0; ; try++ {
+		e, id, used, err := s.readEntryOnce(rel, stamp)
+		if !errors.Is(err, unix.ESTALE) {
+			return e, id, used, err
+		}
+		if try == 3 {
+			return entry.Entry{}, fileID{}, 0, ErrNotFound
+		}
+	}
+}
+
+func (s *Store) readEntryOnce(rel string, stamp bool) (entry.Entry, fileID, int64, error) {
 	fd, err := openBeneath(s.root, rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
 	switch {
 	case err == nil:
@@ -169,4 +183,30 @@ func itoa(n uint64) string {
 			return string(b[i:])
 		}
 	}
+}
+
+// Filesystem magic numbers (statfs f_type) of filesystems that several
+// machines may mount at once.
+var sharedFilesystems = map[int64]string{
+	0x6969:     "nfs",
+	0xff534d42: "cifs",
+	0xfe534d42: "smb2",
+	0x517b:     "smb",
+	0x65735546: "fuse", // GlusterFS, sshfs, ... (FUSE hides which)
+	0x00c36400: "ceph",
+	0x0bd00bd0: "lustre",
+	0x01021997: "9p",
+	0x5346414f: "afs",
+	0x47504653: "gpfs",
+}
+
+// onSharedFilesystem reports whether dirfd is on a filesystem that several
+// machines may mount.
+func onSharedFilesystem(dirfd int) bool {
+	var st unix.Statfs_t
+	if unix.Fstatfs(dirfd, &st) != nil {
+		return false
+	}
+	_, shared := sharedFilesystems[int64(st.Type)]
+	return shared
 }

@@ -76,9 +76,11 @@ func (s *Store) Get(key []byte) (Record, error) {
 	h := shard.Hash(key)
 	i := s.layout.Index(h)
 	now := s.opts.Now()
-	var gen uint64
+	gen := uncounted
 	if s.mem != nil {
-		gen = s.ctrs.Load(i)
+		if s.ctrs != nil {
+			gen = s.ctrs.Load(i)
+		}
 		if it, stamp, ok := s.mem.get(i, h, key, now.UnixNano(), int64(s.opts.EvictionGrace)); ok {
 			if stamp {
 				s.stampUsed(h, now)
@@ -102,7 +104,7 @@ func (s *Store) warm(i int, h uint64, key []byte, it item, gen uint64, now time.
 	if it.rec.Expired(now) {
 		return Record{}, false // the cold path deletes it
 	}
-	if it.gen == gen && shard.Stable(gen) {
+	if it.gen == gen && gen != uncounted && shard.Stable(gen) {
 		return it.rec, true
 	}
 	id, err := s.statEntry(s.layout.EntryPath(h))
@@ -115,6 +117,10 @@ func (s *Store) warm(i int, h uint64, key []byte, it item, gen uint64, now time.
 	}
 	return it.rec, true
 }
+
+// uncounted stands for the generation on a shared filesystem, where there
+// are no counters: it is odd, so nothing is trusted without a stat.
+const uncounted = ^uint64(0)
 
 // cold reads key's entry from disk; gen is the shard's generation loaded
 // before the read.
@@ -144,7 +150,7 @@ func (s *Store) cold(i int, h uint64, key []byte, gen uint64, now time.Time) (Re
 		s.removeIfSame(i, h, id)
 		return Record{}, ErrNotFound
 	}
-	if s.mem != nil && shard.Stable(gen) {
+	if s.mem != nil && (shard.Stable(gen) || gen == uncounted) {
 		rec.Slot = new(Slot)
 		s.mem.put(i, h, e.Key, rec, gen, id, used)
 	}

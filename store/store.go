@@ -84,6 +84,16 @@ type Options struct {
 	// TrimInterval is the least time between two trims of the bucket, by any
 	// process. 0: ten seconds.
 	TrimInterval time.Duration
+
+	// SharedFilesystem says that the directory is on a filesystem mounted
+	// by several machines (GlusterFS, or NFS with working flock). Memory
+	// mappings are not coherent across machines there, so the shared
+	// counters are not used: the memory layer validates each warm read with
+	// a stat (a rename always brings a new inode), usage for the limits is
+	// counted by the trims' directory scans, and opens that fail with ESTALE
+	// are retried and then treated as misses. Open turns it on by itself when
+	// the directory is on a network or FUSE filesystem.
+	SharedFilesystem bool
 }
 
 // Store is a bucket directory opened for use. Its methods are safe for
@@ -157,10 +167,15 @@ func Open(dir string, opts Options) (*Store, error) {
 	for i := range s.locks {
 		s.locks[i] = lock.New(filepath.Join(abs, layout.DirName(i), shard.LockName))
 	}
-	s.ctrs, err = shard.OpenCounters(abs, layout)
-	if err != nil {
-		unix.Close(root)
-		return nil, err
+	if !s.opts.SharedFilesystem && onSharedFilesystem(root) {
+		s.opts.SharedFilesystem = true
+	}
+	if !s.opts.SharedFilesystem {
+		s.ctrs, err = shard.OpenCounters(abs, layout)
+		if err != nil {
+			unix.Close(root)
+			return nil, err
+		}
 	}
 	if opts.MemoryLimit >= 0 {
 		limit := opts.MemoryLimit

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -413,5 +414,45 @@ func TestWriteShardMixesPutsAndDeletes(t *testing.T) {
 	p, err := s.KeyLockPath([]byte("a"))
 	if err != nil || !strings.HasPrefix(p, s.Dir()) || !strings.HasSuffix(p, shard.KeyLockSuffix) {
 		t.Fatalf("KeyLockPath %q %v", p, err)
+	}
+}
+
+func TestSharedFilesystemMode(t *testing.T) {
+	dir := t.TempDir()
+	a := open(t, dir, Options{SharedFilesystem: true})
+	b := open(t, dir, Options{SharedFilesystem: true})
+	if a.ctrs != nil {
+		t.Fatal("shared counters mapped on a shared filesystem")
+	}
+	a.Put([]byte("k"), rec("one"))
+	mustGet(t, b, "k")
+	if got := mustGet(t, b, "k"); got != "one" || b.Stats().MemoryHits != 1 {
+		t.Fatalf("warm read validated by stat: %q %+v", got, b.Stats())
+	}
+	a.Put([]byte("k"), rec("two"))
+	if got := mustGet(t, b, "k"); got != "two" {
+		t.Fatalf("stale value %q served from memory", got)
+	}
+	a.Delete([]byte("k"))
+	if _, err := b.Get([]byte("k")); !errors.Is(err, ErrNotFound) {
+		t.Fatal("deleted entry served from memory")
+	}
+	if u := a.Usage(); u.Known {
+		t.Fatalf("usage claims to be known without counters: %+v", u)
+	}
+}
+
+func TestSharedFilesystemTrim(t *testing.T) {
+	c := newClock()
+	// A long grace: background trims during the writes can evict nothing.
+	s := open(t, t.TempDir(), Options{Now: c.Now, SharedFilesystem: true, MaxEntries: 10, EvictionGrace: time.Hour})
+	for i := 0; i < 30; i++ {
+		s.Put([]byte{byte(i)}, rec("v"))
+		c.Advance(time.Second)
+	}
+	c.Advance(3 * time.Hour)
+	info, err := s.Trim(context.Background())
+	if err != nil || info.After.Entries != 9 || s.Stats().Evictions != 21 {
+		t.Fatalf("trim without counters: %+v %v %+v", info, err, s.Stats())
 	}
 }
