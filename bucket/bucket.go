@@ -72,6 +72,15 @@ type Options struct {
 	MaxEntries    int64
 	EvictionGrace time.Duration
 	TrimInterval  time.Duration
+
+	// SharedFilesystem says the directory is on a filesystem that several
+	// machines mount (GlusterFS; NFS with working flock). Memory mappings are
+	// not coherent across machines, so warm reads are then validated with a
+	// stat instead of the shared generation counters, and opens failing with
+	// ESTALE are retried, then misses. Open turns it on by itself on network
+	// and FUSE filesystems. See the README's "Sharing a bucket across
+	// machines" for what is and is not guaranteed there.
+	SharedFilesystem bool
 }
 
 // Bucket is a cache of V values under K keys, kept in a directory. Its
@@ -136,6 +145,8 @@ func Open[K, V any](dir string, opts Options) (*Bucket[K, V], error) {
 		MaxEntries:    opts.MaxEntries,
 		EvictionGrace: opts.EvictionGrace,
 		TrimInterval:  opts.TrimInterval,
+
+		SharedFilesystem: opts.SharedFilesystem,
 	})
 	if err != nil {
 		return nil, err
