@@ -86,7 +86,7 @@ func (s *Store) readEntryOnce(rel string, stamp bool) (entry.Entry, fileID, int6
 		return entry.Entry{}, fileID{}, 0, entry.Damage(entry.ReasonNotRegular)
 	}
 	used := recency(&st)
-	if now := s.opts.Now(); stamp && s.touchDue(used, now) && futimens(fd, now, false) == nil {
+	if now := s.opts.Now(); stamp && s.touchDue(used, now) && stampUsedFD(fd, now) == nil {
 		used = now.UnixNano()
 	}
 	buf := make([]byte, st.Size)

@@ -3,6 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -28,101 +32,147 @@ func (p *PruneInfo) add(q PruneInfo) {
 }
 
 // Prune deletes, shard by shard under each shard's exclusive lock, entries
-// whose stored expiry has passed, entry files whose header is damaged or whose
-// size disagrees with it, symlinks in an entry's place, and temporary files
-// (under the lock no writer is using one). It reads headers only, never
-// values, so damage inside a value is left for Get (a miss) and for a full
-// verification. It never deletes a live entry, nor a file or directory that is
-// not the bucket's.
-func (s *Store) Prune() (PruneInfo, error) {
-	return s.sweep(func(h entry.Header, now int64) bool {
-		return h.ExpiresAt != 0 && now > h.ExpiresAt
-	})
-}
+// whose stored expiry has passed, damaged entry files, symlinks in an entry's
+// place, and temporary files (under the lock no writer is using one). It
+// never decodes a value and reads few headers: one stat of each file tells
+// its size and, through the modification time writers set to the expiry,
+// whether it may have expired; only such files, and files too short to be
+// entries, are opened, and a header confirms before anything is deleted. It
+// never deletes a live entry, nor a file or directory that is not the
+// bucket's. Damage inside a file whose time says it is live is left for Get
+// (a miss, and the file is removed) and for a full verification.
+func (s *Store) Prune() (PruneInfo, error) { return s.sweep(false) }
 
 // Clear deletes every entry, live or not, and every temporary file.
 func (s *Store) Clear() error {
-	_, err := s.sweep(func(entry.Header, int64) bool { return true })
+	_, err := s.sweep(true)
 	return err
 }
 
-// sweep removes, in every shard, temporary files, damaged entry files and
-// the entries for which drop returns true.
-func (s *Store) sweep(drop func(h entry.Header, now int64) bool) (PruneInfo, error) {
+// sweep prunes every shard, or with all set clears it, a few shards at a
+// time (the work is system calls, which run in parallel).
+func (s *Store) sweep(all bool) (PruneInfo, error) {
 	var total PruneInfo
 	if err := s.checkOpen(); err != nil {
 		return total, err
 	}
-	var errs []error
-	for i := 0; i < s.layout.Count(); i++ {
-		info, err := s.sweepShard(i, drop)
-		total.add(info)
-		if err != nil {
-			errs = append(errs, err)
-		}
+	var (
+		mu   sync.Mutex
+		errs []error
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for w := 0; w < min(runtime.GOMAXPROCS(0), 4); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < s.layout.Count(); i = int(next.Add(1) - 1) {
+				info, err := s.sweepShard(i, all)
+				mu.Lock()
+				total.add(info)
+				if err != nil {
+					errs = append(errs, err)
+				}
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
 	return total, errors.Join(errs...)
 }
 
-func (s *Store) sweepShard(i int, drop func(entry.Header, int64) bool) (PruneInfo, error) {
+// sweepShard looks at shard i without its lock, and takes the lock only if
+// something may have to go, to decide again, file by file, under it.
+func (s *Store) sweepShard(i int, all bool) (PruneInfo, error) {
 	var info PruneInfo
-	probe, err := s.openShardDir(i, false)
+	dirfd, err := s.openShardDir(i, false)
 	if errors.Is(err, unix.ENOENT) {
 		return info, nil // never written to
 	}
 	if err != nil {
 		return info, err
 	}
-	unix.Close(probe)
+	names, err := readDirNames(dirfd)
+	if err != nil {
+		unix.Close(dirfd)
+		return info, s.pathErr("readdir", s.layout.DirName(i), err)
+	}
+	now := s.opts.Now().UnixNano()
+	var doomed []string
+	var st unix.Stat_t
+	for _, name := range names {
+		if shard.IsTempName(name) || s.sweepKind(dirfd, false, name, all, now, &st) != nil {
+			doomed = append(doomed, name)
+		}
+	}
+	unix.Close(dirfd)
+	if len(doomed) == 0 {
+		return info, nil
+	}
 	dirfd, unlock, err := s.lockShard(context.Background(), i)
 	if err != nil {
 		return info, err
 	}
 	defer unlock()
-	names, err := readDirNames(dirfd)
-	if err != nil {
-		return info, s.pathErr("readdir", s.layout.DirName(i), err)
-	}
-	now := s.opts.Now().UnixNano()
-	for _, name := range names {
-		var kind *int
-		var size int64
-		switch {
-		case shard.IsTempName(name):
-			kind = &info.Temp
-			size = fileSize(dirfd, name)
-		default:
-			h, ok := shard.ParseEntryName(name)
-			if !ok {
-				continue // not ours: the lock file, or something a person put here
+	for _, name := range doomed {
+		if shard.IsTempName(name) { // under the lock, no writer is using it
+			size, _ := sizeAt(dirfd, name)
+			if unix.Unlinkat(dirfd, name, 0) == nil {
+				info.Temp++
+				info.Files++
+				info.Bytes += size
 			}
-			hdr, sz, err := readHeader(dirfd, name, h, s.layout, i)
-			size = sz
-			switch {
-			case errors.Is(err, errNotFile):
-				continue // a directory in an entry's place is not ours to remove
-			case entry.IsDamage(err):
-				kind = &info.Corrupt
-			case err != nil:
-				continue // vanished, or unreadable: leave it
-			case drop(hdr, now):
-				kind = &info.Expired
-			default:
-				continue
-			}
-		}
-		if kind == &info.Temp {
-			if unix.Unlinkat(dirfd, name, 0) != nil {
-				continue
-			}
-		} else if removed, _ := s.removeLocked(i, dirfd, name); !removed {
 			continue
 		}
-		*kind++
-		info.Files++
-		info.Bytes += size
+		kind := s.sweepKind(dirfd, true, name, all, now, &st)
+		if kind == nil {
+			continue
+		}
+		if removed, _ := s.removeLocked(i, dirfd, name); removed {
+			*kind(&info)++
+			info.Files++
+			info.Bytes += st.Size
+		}
 	}
 	return info, nil
+}
+
+// sweepKind decides whether the entry file name in the shard directory
+// dirfd must go, and returns which PruneInfo counter it counts in, or nil to
+// keep it. Without the lock it only screens; under the lock it decides for
+// good. It fills st.
+func (s *Store) sweepKind(dirfd int, locked bool, name string, all bool, now int64, st *unix.Stat_t) func(*PruneInfo) *int {
+	h, ok := shard.ParseEntryName(name)
+	if !ok {
+		return nil // not ours: the lock file, or something a person put here
+	}
+	if unix.Fstatat(dirfd, name, st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return nil
+	}
+	expired := func(p *PruneInfo) *int { return &p.Expired }
+	corrupt := func(p *PruneInfo) *int { return &p.Corrupt }
+	switch {
+	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
+		return corrupt // a symlink in an entry's place: removed, never followed
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		return nil // a directory in an entry's place is not ours to remove
+	case all:
+		return expired
+	case st.Size < entry.HeaderSize:
+		return corrupt
+	case !expiredByTime(st, now):
+		return nil // its time says live: not opened
+	case !locked:
+		return expired // a candidate: confirmed under the lock
+	}
+	hdr, _, err := readHeader(dirfd, name, h, s.layout, s.layout.Index(h))
+	switch {
+	case entry.IsDamage(err):
+		return corrupt
+	case err != nil || !hdr.Expired(time.Unix(0, now)):
+		return nil
+	}
+	return expired
 }
 
 var errNotFile = errors.New("not a regular file or symlink")

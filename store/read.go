@@ -135,6 +135,9 @@ func (s *Store) cold(i int, h uint64, key []byte, gen uint64, now time.Time) (Re
 		if errors.As(err, &d) {
 			if d.Reason != entry.ReasonKey { // a foreign key that hashed alike is not damage
 				s.stats.corrupt.Add(1)
+				if id != (fileID{}) { // a damaged file: remove it, unless replaced since
+					s.removeIfSame(i, h, id)
+				}
 			}
 			err = ErrNotFound
 		}

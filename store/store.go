@@ -110,8 +110,7 @@ type Store struct {
 	tmpSeq atomic.Uint64
 	stats  counters
 
-	trimmer     *trimmer // nil without limits
-	customClock bool     // Options.Now was given: stamp file times with it
+	trimmer *trimmer // nil without limits
 
 	closeOnce sync.Once
 	closed    atomic.Bool
@@ -123,7 +122,6 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Lifetime < 0 {
 		return nil, fmt.Errorf("bucket %s: negative lifetime %v", dir, opts.Lifetime)
 	}
-	customClock := opts.Now != nil
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -161,8 +159,6 @@ func Open(dir string, opts Options) (*Store, error) {
 		root:   root,
 		locks:  make([]*lock.Mutex, layout.Count()),
 		made:   make([]atomic.Bool, layout.Count()),
-
-		customClock: customClock,
 	}
 	for i := range s.locks {
 		s.locks[i] = lock.New(filepath.Join(abs, layout.DirName(i), shard.LockName))

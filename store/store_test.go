@@ -194,9 +194,21 @@ func TestDamageIsAMiss(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s := open(t, filepath.Join(dir, c.name), Options{MemoryLimit: -1})
 			s.Put([]byte("k"), rec("v"))
-			c.damage(filepath.Join(s.Dir(), s.Layout().EntryPath(shard.Hash([]byte("k")))))
+			path := filepath.Join(s.Dir(), s.Layout().EntryPath(shard.Hash([]byte("k"))))
+			c.damage(path)
 			if _, err := s.Get([]byte("k")); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("Get: %v", err)
+			}
+			_, statErr := os.Lstat(path)
+			switch c.name {
+			case "empty", "truncated", "flipped", "magic":
+				if !os.IsNotExist(statErr) {
+					t.Fatal("Get left a damaged file in place")
+				}
+			default: // another key's entry, or not a file of ours: left alone
+				if statErr != nil {
+					t.Fatal("Get removed what was not its own damaged file")
+				}
 			}
 			if ok, err := s.Contains([]byte("k")); ok || err != nil {
 				t.Fatalf("Contains: %v %v", ok, err)

@@ -74,13 +74,26 @@ func (s *Store) recountLocked(i, dirfd int) {
 	s.ctrs.SetUsage(i, bytes, entries)
 }
 
-// futimens sets the access time of the open file fd to t, and its
-// modification time too when both is set (else it is left alone).
-func futimens(fd int, t time.Time, both bool) error {
-	ts := []unix.Timespec{unix.NsecToTimespec(t.UnixNano()), {Nsec: unix.UTIME_OMIT}}
-	if both {
-		ts[1] = ts[0]
-	}
+// Entry files carry two times for cheap scans (see FORMAT.md): the access
+// time is when the entry was last used (written, or read by any process:
+// readers stamp it at most once per EvictionGrace), and the modification time
+// is the entry's expiry, the Unix epoch standing for never. Scans decide on
+// these alone and read a header only to confirm before deleting; the header
+// stays the truth.
+
+// stampTimes sets a new entry file's access time to now and its modification
+// time to its expiry (Unix ns, 0 for never).
+func stampTimes(fd int, now time.Time, expiresAt int64) error {
+	return futimens(fd, []unix.Timespec{unix.NsecToTimespec(now.UnixNano()), unix.NsecToTimespec(expiresAt)})
+}
+
+// stampUsedFD records in an open entry file's access time that it was used
+// at now, leaving its modification time alone.
+func stampUsedFD(fd int, now time.Time) error {
+	return futimens(fd, []unix.Timespec{unix.NsecToTimespec(now.UnixNano()), {Nsec: unix.UTIME_OMIT}})
+}
+
+func futimens(fd int, ts []unix.Timespec) error {
 	// utimensat(fd, NULL, ts, 0) is futimens(3): it needs no path.
 	_, _, errno := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
 	if errno != 0 {
@@ -89,11 +102,14 @@ func futimens(fd int, t time.Time, both bool) error {
 	return nil
 }
 
-// recency is when an entry file was last used, by any process: its access
-// time (stamped by readers at most once per EvictionGrace) or its
-// modification time, whichever is later.
-func recency(st *unix.Stat_t) int64 {
-	return max(st.Atim.Nano(), st.Mtim.Nano())
+// recency is when an entry file was last used, by any process (Unix ns).
+func recency(st *unix.Stat_t) int64 { return st.Atim.Nano() }
+
+// expiredByTime reports whether an entry file's modification time says its
+// entry has expired at now (Unix ns). Only a header can confirm it.
+func expiredByTime(st *unix.Stat_t, now int64) bool {
+	exp := st.Mtim.Nano()
+	return exp != 0 && now > exp
 }
 
 // touchDue reports whether a reader should stamp a file last used at

@@ -32,9 +32,10 @@ func (s *Store) All() iter.Seq2[[]byte, Record] {
 	}
 }
 
-// Len counts the live entries in the bucket, reading headers only: entries
-// whose values are damaged are counted until a Get or a verification finds
-// them out.
+// Len counts the live entries in the bucket. It stats each entry file and
+// judges expiry by its modification time (see Prune); only with a Lifetime
+// does it read headers, for the time each entry was written. Damaged entries
+// are counted until a Get or a verification finds them out.
 func (s *Store) Len() (int, error) {
 	if err := s.checkOpen(); err != nil {
 		return 0, err
@@ -48,16 +49,25 @@ func (s *Store) Len() (int, error) {
 			if !ok {
 				continue
 			}
-			hdr, _, err := readHeader(dirfd, name, h, s.layout, i)
-			if err != nil {
-				if !entry.IsDamage(err) && !errors.Is(err, errNotFile) && err != unix.ENOENT {
-					errs = append(errs, s.pathErr("read", s.layout.DirName(i)+"/"+name, err))
-				}
+			var st unix.Stat_t
+			if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil ||
+				st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size < entry.HeaderSize ||
+				expiredByTime(&st, now.UnixNano()) {
 				continue
 			}
-			if !hdr.Expired(now) && !hdr.OlderThan(s.opts.Lifetime, now) {
-				n++
+			if s.opts.Lifetime > 0 {
+				hdr, _, err := readHeader(dirfd, name, h, s.layout, i)
+				if err != nil {
+					if !entry.IsDamage(err) && !errors.Is(err, errNotFile) && err != unix.ENOENT {
+						errs = append(errs, s.pathErr("read", s.layout.DirName(i)+"/"+name, err))
+					}
+					continue
+				}
+				if hdr.Expired(now) || hdr.OlderThan(s.opts.Lifetime, now) {
+					continue
+				}
 			}
+			n++
 		}
 		return true
 	})

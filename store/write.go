@@ -137,9 +137,8 @@ func (s *Store) writeLocked(i, dirfd int, buf []byte) error {
 	}
 	var st unix.Stat_t
 	err = writeAll(fd, buf)
-	if err == nil && s.customClock {
-		// Recency for eviction is the file's times: on the injected clock.
-		err = futimens(fd, s.opts.Now(), true)
+	if err == nil {
+		err = stampTimes(fd, s.opts.Now(), hdr.ExpiresAt)
 	}
 	if err == nil && s.opts.Durable {
 		err = unix.Fsync(fd)
