@@ -200,3 +200,28 @@ func TestUsage(t *testing.T) {
 		t.Fatal("usage still trusted after a writer died mid-change")
 	}
 }
+
+// FuzzEntryPath: whatever the key bytes, the entry's path is two clean,
+// relative components inside the bucket.
+func FuzzEntryPath(f *testing.F) {
+	for _, k := range []string{"", "../../x", "a/b", "\x00", "\xff", ".", "..", strings.Repeat("k", 300)} {
+		f.Add([]byte(k), 256)
+	}
+	f.Fuzz(func(t *testing.T, key []byte, count int) {
+		l, err := New(count)
+		if err != nil {
+			return
+		}
+		p := l.EntryPath(Hash(key))
+		if filepath.Clean(p) != p || filepath.IsAbs(p) || strings.Contains(p, "..") {
+			t.Fatalf("unsafe path %q", p)
+		}
+		dir, name := filepath.Split(p)
+		if strings.Count(p, "/") != 1 || dir != l.DirName(l.Index(Hash(key)))+"/" {
+			t.Fatalf("path %q is not shard/entry", p)
+		}
+		if h, ok := ParseEntryName(name); !ok || h != Hash(key) {
+			t.Fatalf("name %q does not give the hash back", name)
+		}
+	})
+}
