@@ -173,6 +173,13 @@ func (c *Counters) SetUsage(i int, bytes, entries int64) {
 	atomic.StoreUint64(c.word(i, offUsageSet), 1)
 }
 
+// Forget marks shard i's usage unknown, for a writer that does not count.
+func (c *Counters) Forget(i int) {
+	if c.writable && atomic.LoadUint64(c.word(i, offUsageSet)) != 0 {
+		atomic.StoreUint64(c.word(i, offUsageSet), 0)
+	}
+}
+
 // Close unmaps the counters.
 func (c *Counters) Close() error {
 	if c.mem == nil {

@@ -46,7 +46,7 @@ func recount(t *testing.T, dir string) (bytes, entries int64) {
 }
 
 func TestUsageIsCountedExactly(t *testing.T) {
-	s := open(t, t.TempDir(), Options{Shards: 8})
+	s := open(t, t.TempDir(), Options{Shards: 8, MaxEntries: 1 << 20})
 	for i := 0; i < 100; i++ {
 		s.Put([]byte(fmt.Sprint(i)), rec(fmt.Sprint(i*i)))
 	}
@@ -214,6 +214,7 @@ func TestProcessesWritingPastTheLimit(t *testing.T) {
 		}
 	}
 	s := open(t, dir, Options{MaxEntries: 200})
+	s.recountUnknown()
 	u := s.Usage()
 	b, n := recount(t, dir)
 	if !u.Known || u.Entries != n || u.Bytes != b {
@@ -253,5 +254,21 @@ func TestCrashInTrim(t *testing.T) {
 		if r, err := s.Get([]byte(fmt.Sprint(i))); err == nil && string(r.Value) != "v" {
 			t.Fatal("damaged entry")
 		}
+	}
+}
+
+func TestUnlimitedWritersLeaveUsageToRecount(t *testing.T) {
+	dir := t.TempDir()
+	counted := open(t, dir, Options{Shards: 2, MaxEntries: 1000})
+	free := open(t, dir, Options{})
+	counted.Put([]byte("a"), rec("1"))
+	free.Put([]byte("b"), rec("22"))
+	if u := counted.Usage(); u.Known {
+		t.Fatalf("a write without counting left usage claimed exact: %+v", u)
+	}
+	counted.recountUnknown()
+	b, n := recount(t, dir)
+	if u := counted.Usage(); !u.Known || u.Entries != n || u.Bytes != b || n != 2 {
+		t.Fatalf("after recount %+v, directory %d entries %d bytes", u, n, b)
 	}
 }

@@ -14,9 +14,10 @@ import (
 type Usage struct {
 	Bytes   int64 // bytes of entry files
 	Entries int64 // entry files (live or not yet pruned)
-	// Known is false when some shard's usage is unknown (a writer died
-	// mid-change, or the counters are new); such shards count as empty until
-	// a writer or a trim recounts them from their directory.
+	// Known is false when some shard's usage is unknown (a Store without
+	// limits wrote to it, or a writer died mid-change); such shards count as
+	// empty until a Store with limits writes to them or trims, recounting
+	// them from their directory.
 	Known      bool
 	MaxBytes   int64 // the Store's limits (0: none)
 	MaxEntries int64
@@ -41,10 +42,20 @@ func (s *Store) Usage() Usage {
 	return u
 }
 
+// limited reports whether the Store has size limits. Only then does it keep
+// the shared usage counts exact, which costs a stat per write.
+func (s *Store) limited() bool { return s.opts.MaxBytes > 0 || s.opts.MaxEntries > 0 }
+
 // account records a change of shard i's usage made under its lock. A shard
-// whose usage is unknown is recounted from its directory instead.
+// whose usage is unknown is recounted from its directory instead. A Store
+// without limits does not count: it marks the usage unknown, for whoever
+// needs it to recount.
 func (s *Store) account(i, dirfd int, bytes, entries int64) {
 	if s.ctrs == nil {
+		return
+	}
+	if !s.limited() {
+		s.ctrs.Forget(i)
 		return
 	}
 	if _, _, known := s.ctrs.Usage(i); !known {

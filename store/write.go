@@ -101,7 +101,10 @@ func (s *Store) WriteShard(i int, items []Item) []error {
 // file; an absent one is not an error.
 func (s *Store) removeLocked(i, dirfd int, name string) (bool, error) {
 	s.beginChange(i)
-	size, regular := sizeAt(dirfd, name)
+	size, regular := int64(0), true
+	if s.limited() {
+		size, regular = sizeAt(dirfd, name)
+	}
 	err := unix.Unlinkat(dirfd, name, 0)
 	if testHookRemoved != nil {
 		testHookRemoved()
@@ -154,7 +157,10 @@ func (s *Store) writeLocked(i, dirfd int, buf []byte) error {
 		return s.pathErr("write", rel+tmp, err)
 	}
 	s.beginChange(i)
-	oldSize, existed := sizeAt(dirfd, name)
+	oldSize, existed := int64(0), false
+	if s.limited() {
+		oldSize, existed = sizeAt(dirfd, name)
+	}
 	err = unix.Renameat(dirfd, tmp, dirfd, name)
 	if err == nil && s.opts.Durable {
 		err = unix.Fsync(dirfd)
