@@ -1,0 +1,181 @@
+package bucket
+
+import (
+	"encoding"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/bucketcache/bucketcache/canon"
+)
+
+// memoKeyPrefix starts every memo entry's key. No canonical key (package
+// canon, the default KeyMaker) starts with a letter other than n, t and f,
+// so a memo entry never shares a key with an entry stored by Set.
+const memoKeyPrefix = "memo "
+
+// memoKeyer makes the canonical key bytes of a memoized call: the prefix,
+// the namespace (name and version, as canonical JSON strings, which end
+// unambiguously) and the argument's bytes.
+type memoKeyer[A any] struct {
+	prefix []byte // memoKeyPrefix, name, version, each followed by a space
+	keys   KeyMaker
+	canon  bool // keys is DefaultKeyMaker: append canonical bytes directly
+
+	// With Ignore:
+	fields []keptField // default KeyMaker: the fields that make the key
+	zero   []int       // custom KeyMaker: indexes of the fields to zero
+}
+
+// keptField is a field of A that is part of the key.
+type keptField struct {
+	index int
+	name  []byte // canonical JSON name followed by ':'
+}
+
+func newMemoKeyer[A any](name, version string, keys KeyMaker, ignore []string) (*memoKeyer[A], error) {
+	k := &memoKeyer[A]{keys: keys, canon: keys == DefaultKeyMaker}
+	k.prefix = append(k.prefix, memoKeyPrefix...)
+	k.prefix, _ = canon.AppendMarshal(k.prefix, name)
+	k.prefix = append(k.prefix, ' ')
+	k.prefix, _ = canon.AppendMarshal(k.prefix, version)
+	k.prefix = append(k.prefix, ' ')
+	if len(ignore) == 0 {
+		return k, nil
+	}
+	t := reflect.TypeFor[A]()
+	if t.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("Ignore(%s) needs a struct argument type; %v is a %v", quoteAll(ignore), t, t.Kind())
+	}
+	if k.canon && (t.Implements(textMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType)) {
+		return nil, fmt.Errorf("Ignore(%s): %v implements encoding.TextMarshaler, so its key is its text as a whole and has no fields to leave out", quoteAll(ignore), t)
+	}
+	ignored := make([]bool, t.NumField())
+	for _, name := range ignore {
+		i, ok := fieldIndex(t, name)
+		if !ok {
+			return nil, fmt.Errorf("Ignore(%q): %v has no field %q; its fields are %s", name, t, name, fieldList(t))
+		}
+		ignored[i] = true
+	}
+	if !k.canon {
+		for i := range ignored {
+			if !ignored[i] {
+				continue
+			}
+			if !t.Field(i).IsExported() {
+				return nil, fmt.Errorf("Ignore(%q): field %s of %v is unexported, and with a custom KeyMaker ignored fields must be exported (they are zeroed in a copy of the argument)", t.Field(i).Name, t.Field(i).Name, t)
+			}
+			k.zero = append(k.zero, i)
+		}
+		return k, nil
+	}
+	// The key is the argument's canonical text without the ignored fields:
+	// the fields package canon would encode, named as it names them.
+	names := make(map[string]string)
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if f.Name == "_" || tag == "-" || ignored[i] {
+			continue
+		}
+		if !f.IsExported() {
+			return nil, fmt.Errorf("field %s of %v is unexported, so it cannot be part of a key; add it to Ignore, export it, or supply a KeyMaker", f.Name, t)
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "" {
+			name = f.Name
+		}
+		if other, dup := names[name]; dup {
+			return nil, fmt.Errorf("fields %s and %s of %v both have the name %q", other, f.Name, t, name)
+		}
+		names[name] = f.Name
+		enc, _ := canon.AppendMarshal(nil, name)
+		k.fields = append(k.fields, keptField{index: i, name: append(enc, ':')})
+	}
+	if k.fields == nil {
+		k.fields = []keptField{}
+	}
+	return k, nil
+}
+
+var textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+
+// fieldIndex finds the field of struct t that name names: its Go name, or
+// failing that its JSON tag name.
+func fieldIndex(t reflect.Type, name string) (int, bool) {
+	for i := range t.NumField() {
+		if t.Field(i).Name == name {
+			return i, true
+		}
+	}
+	for i := range t.NumField() {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if tag != "" && tag != "-" && tag == name {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func fieldList(t reflect.Type) string {
+	var names []string
+	for i := range t.NumField() {
+		names = append(names, t.Field(i).Name)
+	}
+	if names == nil {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+func quoteAll(s []string) string {
+	q := slices.Clone(s)
+	for i := range q {
+		q[i] = fmt.Sprintf("%q", q[i])
+	}
+	return strings.Join(q, ", ")
+}
+
+// key returns the canonical key bytes of a call with argument a.
+func (k *memoKeyer[A]) key(a A) ([]byte, error) {
+	switch {
+	case k.fields != nil:
+		v := reflect.ValueOf(a) // not &a, which would move a to the heap
+		dst := append(k.buffer(), '{')
+		for j, f := range k.fields {
+			if j > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, f.name...)
+			var err error
+			if dst, err = canon.AppendMarshal(dst, v.Field(f.index).Interface()); err != nil {
+				return nil, fmt.Errorf("field %s: %w", v.Type().Field(f.index).Name, err)
+			}
+		}
+		return append(dst, '}'), nil
+	case k.canon:
+		return canon.AppendMarshal(k.buffer(), a)
+	}
+	arg := any(a)
+	if k.zero != nil {
+		v := reflect.New(reflect.TypeFor[A]()).Elem()
+		v.Set(reflect.ValueOf(a))
+		for _, i := range k.zero {
+			v.Field(i).SetZero()
+		}
+		arg = v.Interface()
+	}
+	kb, err := k.keys.MakeKey(arg)
+	if err != nil {
+		return nil, err
+	}
+	return append(slices.Clip(k.prefix), kb...), nil
+}
+
+// buffer returns a new buffer holding the prefix, with room for a short
+// argument.
+func (k *memoKeyer[A]) buffer() []byte {
+	return append(make([]byte, 0, len(k.prefix)+48), k.prefix...)
+}
