@@ -314,11 +314,12 @@ type PruneInfo struct {
 	Expired int   // entries whose stored expiry had passed
 	Corrupt int   // damaged entry files, and symlinks in an entry's place
 	Temp    int   // temporary files left by writers that died
+	Locks   int   // per-key lock files left by memoized runs that died
 }
 
 // Prune deletes entries whose own stored expiry has passed (whichever Bucket
-// wrote them), damaged entry files and temporary files abandoned by crashed
-// writers. It reads headers only, never values, and holds each shard's lock
+// wrote them), damaged entry files, temporary files abandoned by crashed
+// writers and per-key lock files left by memoized runs whose process died. It reads headers only, never values, and holds each shard's lock
 // while it works on it, so it never removes an entry being written.
 func (b *Bucket[K, V]) Prune() (PruneInfo, error) {
 	info, err := b.st.Prune()

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bucketcache/bucketcache/entry"
+	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -21,6 +24,7 @@ type PruneInfo struct {
 	Expired int   // entries whose stored expiry had passed
 	Corrupt int   // damaged entry files (and symlinks in an entry's place)
 	Temp    int   // temporary files abandoned by writers that died
+	Locks   int   // per-key lock files left by memoized runs that died
 }
 
 func (p *PruneInfo) add(q PruneInfo) {
@@ -29,11 +33,13 @@ func (p *PruneInfo) add(q PruneInfo) {
 	p.Expired += q.Expired
 	p.Corrupt += q.Corrupt
 	p.Temp += q.Temp
+	p.Locks += q.Locks
 }
 
 // Prune deletes, shard by shard under each shard's exclusive lock, entries
 // whose stored expiry has passed, damaged entry files, symlinks in an entry's
-// place, and temporary files (under the lock no writer is using one). It
+// place, and temporary files (under the lock no writer is using one); and
+// per-key lock files that no process holds (left by memoized runs that died). It
 // never decodes a value and reads few headers: one stat of each file tells
 // its size and, through the modification time writers set to the expiry,
 // whether it may have expired; only such files, and files too short to be
@@ -101,6 +107,10 @@ func (s *Store) sweepShard(i int, all bool) (PruneInfo, error) {
 	var doomed []string
 	var st unix.Stat_t
 	for _, name := range names {
+		if strings.HasSuffix(name, shard.KeyLockSuffix) {
+			info.add(s.sweepKeyLock(i, name))
+			continue
+		}
 		if shard.IsTempName(name) || s.sweepKind(dirfd, false, name, all, now, &st) != nil {
 			doomed = append(doomed, name)
 		}
@@ -135,6 +145,24 @@ func (s *Store) sweepShard(i int, all bool) (PruneInfo, error) {
 		}
 	}
 	return info, nil
+}
+
+// sweepKeyLock removes a per-key lock file that nobody holds: one left by a
+// memoized run whose process died (a live run holds its lock). It uses the
+// lock's own removal protocol, so a caller about to lock it retries on a new
+// file instead of two callers both holding one.
+func (s *Store) sweepKeyLock(i int, name string) PruneInfo {
+	var info PruneInfo
+	path := filepath.Join(s.dir, s.layout.DirName(i), name)
+	size := fileSize(s.root, s.layout.DirName(i)+"/"+name)
+	l := lock.NewRemovable(path)
+	if ok, err := l.TryLock(); err != nil || !ok {
+		return info
+	}
+	if l.Remove() == nil {
+		info.Locks, info.Files, info.Bytes = 1, 1, size
+	}
+	return info
 }
 
 // sweepKind decides whether the entry file name in the shard directory

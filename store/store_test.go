@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bucketcache/bucketcache/entry"
+	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -466,5 +467,28 @@ func TestSharedFilesystemTrim(t *testing.T) {
 	info, err := s.Trim(context.Background())
 	if err != nil || info.After.Entries != 9 || s.Stats().Evictions != 21 {
 		t.Fatalf("trim without counters: %+v %v %+v", info, err, s.Stats())
+	}
+}
+
+func TestPruneRemovesOnlyUnheldKeyLocks(t *testing.T) {
+	s := open(t, t.TempDir(), Options{Shards: 1})
+	s.Put([]byte("x"), rec("v")) // the shard exists
+	dead, _ := s.KeyLockPath([]byte("dead"))
+	os.WriteFile(dead, nil, 0o644) // left by a run whose process died
+	live, _ := s.KeyLockPath([]byte("live"))
+	held := lock.NewRemovable(live)
+	if ok, err := held.TryLock(); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	defer held.Remove()
+	info, err := s.Prune()
+	if err != nil || info.Locks != 1 {
+		t.Fatalf("PruneInfo %+v %v", info, err)
+	}
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Fatal("leftover lock file kept")
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Fatal("a held lock file was removed")
 	}
 }
