@@ -43,13 +43,30 @@ type field struct {
 // plainInfo describes the types that have no methods and no fields.
 var plainInfo typeInfo
 
+// predeclared holds the predeclared types without methods, by kind.
+var predeclared = [...]reflect.Type{
+	reflect.Bool:    reflect.TypeFor[bool](),
+	reflect.Int:     reflect.TypeFor[int](),
+	reflect.Int8:    reflect.TypeFor[int8](),
+	reflect.Int16:   reflect.TypeFor[int16](),
+	reflect.Int32:   reflect.TypeFor[int32](),
+	reflect.Int64:   reflect.TypeFor[int64](),
+	reflect.Uint:    reflect.TypeFor[uint](),
+	reflect.Uint8:   reflect.TypeFor[uint8](),
+	reflect.Uint16:  reflect.TypeFor[uint16](),
+	reflect.Uint32:  reflect.TypeFor[uint32](),
+	reflect.Uint64:  reflect.TypeFor[uint64](),
+	reflect.Float32: reflect.TypeFor[float32](),
+	reflect.Float64: reflect.TypeFor[float64](),
+	reflect.String:  reflect.TypeFor[string](),
+}
+
 var infoCache sync.Map // reflect.Type -> *typeInfo
 
 // infoOf returns the typeInfo of t, which must be neither a pointer nor an
 // interface type.
 func infoOf(t reflect.Type) *typeInfo {
-	if t.Kind() != reflect.Struct && (t.Name() == "" || t.PkgPath() == "") {
-		// Predeclared types and unnamed non-struct types have no methods.
+	if k := t.Kind(); int(k) < len(predeclared) && predeclared[k] == t {
 		return &plainInfo
 	}
 	if info, ok := infoCache.Load(t); ok {
