@@ -225,3 +225,21 @@ func FuzzEntryPath(f *testing.F) {
 		}
 	})
 }
+
+func TestLimits(t *testing.T) {
+	dir := t.TempDir()
+	if l, err := ReadLimits(dir); err != nil || l != (Limits{}) {
+		t.Fatalf("no limits recorded: %+v %v", l, err)
+	}
+	want := Limits{MaxBytes: 1 << 30, MaxEntries: 1000}
+	if err := WriteLimits(dir, want); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := ReadLimits(dir); err != nil || l != want {
+		t.Fatalf("read back %+v %v", l, err)
+	}
+	os.WriteFile(filepath.Join(dir, LimitsName), []byte("{"), 0o644)
+	if _, err := ReadLimits(dir); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("malformed limits: %v", err)
+	}
+}

@@ -357,7 +357,7 @@ func (s *Store) evictShard(i int, victims []candidate, now time.Time) (evicted i
 	idleBefore := now.UnixNano() - 2*int64(s.opts.EvictionGrace)
 	for _, c := range victims {
 		var st unix.Stat_t
-		if unix.Fstatat(dirfd, c.name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil ||
+		if s.lstatAt(dirfd, c.name, &st) != nil ||
 			st.Ino != c.ino || recency(&st) > idleBefore || keyLockExists(dirfd, c.name) {
 			spared++
 			continue

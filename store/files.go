@@ -3,7 +3,9 @@ package store
 import (
 	"errors"
 	"io"
+	"io/fs"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -85,6 +87,11 @@ func (s *Store) readEntryOnce(rel string, stamp bool) (entry.Entry, fileID, int6
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return entry.Entry{}, fileID{}, 0, entry.Damage(entry.ReasonNotRegular)
 	}
+	if s.opts.SharedFilesystem && st.Nlink == 0 {
+		// Replaced or removed by another machine since the kernel looked
+		// the name up: read what the name holds now.
+		return entry.Entry{}, fileID{}, 0, s.pathErr("open", rel, unix.ESTALE)
+	}
 	used := recency(&st)
 	if now := s.opts.Now(); stamp && s.touchDue(used, now) && stampUsedFD(fd, now) == nil {
 		used = now.UnixNano()
@@ -105,13 +112,43 @@ func (s *Store) readEntryOnce(rel string, stamp bool) (entry.Entry, fileID, int6
 // its identity never matches a remembered one.
 func (s *Store) statEntry(rel string) (fileID, error) {
 	var st unix.Stat_t
-	if err := unix.Fstatat(s.root, rel, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := s.lstatAt(s.root, rel, &st); err != nil {
 		return fileID{}, err
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fileID{}, unix.EINVAL
 	}
 	return idOf(&st), nil
+}
+
+// lstatAt stats name in dirfd without following a final symbolic link, for
+// a decision about which file the name holds now. On a shared filesystem
+// the kernel may answer a plain stat from the names and attributes it
+// cached (a GlusterFS mount caches both for a second), so another machine's
+// rename or removal would go unseen: there it asks the server every time
+// (statx with AT_STATX_FORCE_SYNC; a name whose file was replaced is looked
+// up again). A file that no name holds any more (this machine still has it
+// open, so the server answers for it) is reported as ESTALE. It fills only
+// the fields the store uses: Mode, Ino, Size, Atim and Mtim.
+func (s *Store) lstatAt(dirfd int, name string, st *unix.Stat_t) error {
+	if !s.opts.SharedFilesystem {
+		return unix.Fstatat(dirfd, name, st, unix.AT_SYMLINK_NOFOLLOW)
+	}
+	var x unix.Statx_t
+	err := unix.Statx(dirfd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &x)
+	if err == unix.ENOSYS { // kernels before 4.11
+		return unix.Fstatat(dirfd, name, st, unix.AT_SYMLINK_NOFOLLOW)
+	}
+	if err != nil {
+		return err
+	}
+	if x.Mask&unix.STATX_NLINK != 0 && x.Nlink == 0 {
+		return unix.ESTALE
+	}
+	*st = unix.Stat_t{Mode: uint32(x.Mode), Ino: x.Ino, Size: int64(x.Size)}
+	st.Atim = unix.NsecToTimespec(x.Atime.Sec*1e9 + int64(x.Atime.Nsec))
+	st.Mtim = unix.NsecToTimespec(x.Mtime.Sec*1e9 + int64(x.Mtime.Nsec))
+	return nil
 }
 
 // fdReader reads from a raw descriptor, retrying EINTR.
@@ -138,7 +175,13 @@ func (r fdReader) Read(p []byte) (int, error) {
 func (s *Store) openShardDir(i int, create bool) (int, error) {
 	name := s.layout.DirName(i)
 	fd, err := openBeneath(s.root, name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
-	if err == unix.ENOENT && create {
+	// On a shared filesystem another machine may be making the directory
+	// at the same moment: GlusterFS then fails this mkdir with EEXIST a few
+	// milliseconds before a lookup finds the directory. Retry briefly.
+	for try := 0; err == unix.ENOENT && create && try < 500; try++ {
+		if try > 0 {
+			time.Sleep(time.Millisecond)
+		}
 		if err := unix.Mkdirat(s.root, name, 0o777); err != nil && err != unix.EEXIST {
 			return -1, s.pathErr("mkdir", name, err)
 		}
@@ -209,4 +252,16 @@ func onSharedFilesystem(dirfd int) bool {
 	}
 	_, shared := sharedFilesystems[int64(st.Type)]
 	return shared
+}
+
+// mkdirAll is os.MkdirAll, retried briefly when a directory is reported to
+// exist but cannot be found yet: on GlusterFS, a mkdir racing another
+// machine's fails with EEXIST a few milliseconds before lookups find it.
+func mkdirAll(dir string) error {
+	err := os.MkdirAll(dir, 0o777)
+	for try := 0; errors.Is(err, fs.ErrExist) && try < 500; try++ {
+		time.Sleep(time.Millisecond)
+		err = os.MkdirAll(dir, 0o777)
+	}
+	return err
 }

@@ -141,7 +141,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if fi, err := os.Stat(abs); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("bucket %s: not a directory", abs)
 	}
-	if err := os.MkdirAll(abs, 0o777); err != nil {
+	if err := mkdirAll(abs); err != nil {
 		return nil, fmt.Errorf("bucket %s: cannot create directory: %w", abs, err)
 	}
 	layout, err := shard.Open(abs, opts.Shards)
@@ -180,7 +180,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		s.mem = newMemory(layout.Count(), limit)
 	}
-	if opts.MaxBytes > 0 || opts.MaxEntries > 0 {
+	if s.limited() {
+		// For tools (bucketfs stats); a read-only bucket keeps what it has.
+		shard.WriteLimits(abs, shard.Limits{MaxBytes: opts.MaxBytes, MaxEntries: opts.MaxEntries})
 		s.trimmer = startTrimmer(s)
 	}
 	return s, nil

@@ -247,7 +247,7 @@ func (s *Store) removeIfSame(i int, h uint64, id fileID) {
 	}
 	defer unlock()
 	var st unix.Stat_t
-	if unix.Fstatat(dirfd, shard.EntryName(h), &st, unix.AT_SYMLINK_NOFOLLOW) != nil || idOf(&st) != id {
+	if s.lstatAt(dirfd, shard.EntryName(h), &st) != nil || idOf(&st) != id {
 		return
 	}
 	s.removeLocked(i, dirfd, shard.EntryName(h))

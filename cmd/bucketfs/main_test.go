@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -300,6 +301,26 @@ func TestStats(t *testing.T) {
 	}
 	if r.stderr != "" {
 		t.Errorf("stats wrote to stderr (not a terminal): %q", r.stderr)
+	}
+	if !strings.Contains(r.stdout, "limits     none recorded (entry files: 5,") {
+		t.Errorf("stats without limits:\n%s", r.stdout)
+	}
+}
+
+func TestStatsShowsUsageAgainstLimits(t *testing.T) {
+	dir := t.TempDir()
+	b, err := bucket.Open[string, int](dir, bucket.Options{MaxEntries: 1000, MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		b.Set(strconv.Itoa(i), i)
+	}
+	b.Close()
+	r := bucketfs(t, "stats", dir)
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "limits     entries 10 of 1000, bytes ") || !strings.Contains(r.stdout, "of 1.0 MiB") {
+		t.Errorf("stats with limits:\n%s", r.stdout)
 	}
 }
 

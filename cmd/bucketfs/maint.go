@@ -8,6 +8,7 @@ import (
 	"math"
 	"path"
 	"slices"
+	"strconv"
 
 	"github.com/bucketcache/bucketcache/shard"
 	"github.com/bucketcache/bucketcache/store"
@@ -72,6 +73,7 @@ func cmdStats(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout)
 	}
 	fmt.Fprintf(stdout, "expired    %d, %s (prune removes them)\n", count[view.Expired], size(bytes[view.Expired]))
+	printUsage(stdout, d.Path(), count[view.Live]+count[view.Expired]+count[view.Damaged], bytes[view.Live]+bytes[view.Expired]+bytes[view.Damaged])
 	fmt.Fprintf(stdout, "damaged    %d, %s (headers checked; verify reads every value)\n", count[view.Damaged], size(bytes[view.Damaged]))
 	fmt.Fprintf(stdout, "temporary  %d, %s (writes in progress, or left by crashes)\n", count[view.Temp], size(bytes[view.Temp]))
 	sorted := slices.Clone(perShard)
@@ -85,6 +87,28 @@ func cmdStats(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "per shard  min %d, median %d, max %d (shard %s), mean %.1f, stddev %.1f\n",
 		sorted[0], sorted[n/2], sorted[n-1], d.Layout().DirName(busiest), mean, math.Sqrt(sq/float64(n)))
 	return errors.Join(errs...)
+}
+
+// printUsage shows the entry files' usage against the size limits that the
+// processes using the bucket recorded.
+func printUsage(w io.Writer, dir string, files int, used int64) {
+	l, err := shard.ReadLimits(dir)
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "limits     unreadable: %v\n", err)
+	case l == shard.Limits{}:
+		fmt.Fprintf(w, "limits     none recorded (entry files: %d, %s)\n", files, size(used))
+	default:
+		fmt.Fprintf(w, "limits     entries %d of %s, bytes %s of %s (trims evict down to 90%%)\n",
+			files, limitText(l.MaxEntries, strconv.FormatInt(l.MaxEntries, 10)), size(used), limitText(l.MaxBytes, size(l.MaxBytes)))
+	}
+}
+
+func limitText(limit int64, text string) string {
+	if limit == 0 {
+		return "unlimited"
+	}
+	return text
 }
 
 // openStore opens an existing bucket for maintenance, never creating one.
