@@ -254,12 +254,15 @@ func onSharedFilesystem(dirfd int) bool {
 	return shared
 }
 
-// mkdirAll is os.MkdirAll, retried briefly when a directory is reported to
-// exist but cannot be found yet: on GlusterFS, a mkdir racing another
-// machine's fails with EEXIST a few milliseconds before lookups find it.
+// mkdirAll is os.MkdirAll, retried briefly when another machine making the
+// same directories at the same moment gets in the way: on GlusterFS, a
+// mkdir racing another machine's fails with EEXIST a few milliseconds before
+// lookups find the directory, and one racing the creation of its parent
+// can fail with ENOENT or ESTALE.
 func mkdirAll(dir string) error {
 	err := os.MkdirAll(dir, 0o777)
-	for try := 0; errors.Is(err, fs.ErrExist) && try < 500; try++ {
+	for try := 0; try < 500 && (errors.Is(err, fs.ErrExist) ||
+		errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESTALE)); try++ {
 		time.Sleep(time.Millisecond)
 		err = os.MkdirAll(dir, 0o777)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"math/rand/v2"
 	"time"
 	"unsafe"
 
@@ -87,15 +88,24 @@ func (s *Store) recountLocked(i, dirfd int) {
 
 // Entry files carry two times for cheap scans (see FORMAT.md): the access
 // time is when the entry was last used (written, or read by any process:
-// readers stamp it at most once per EvictionGrace), and the modification time
-// is the entry's expiry, the Unix epoch standing for never. Scans decide on
-// these alone and read a header only to confirm before deleting; the header
-// stays the truth.
+// readers stamp it at most once per EvictionGrace), and the modification
+// time's seconds are the entry's expiry rounded down (0 standing for never).
+// Scans decide on these alone and read a header only to confirm before
+// deleting; the header stays the truth. The modification time's nanoseconds
+// are random: they make each version of an entry file distinct even when the
+// filesystem gives a new version the inode and size of an old one, so that
+// the identity the memory layer checks with a stat never mistakes one
+// version for another.
 
 // stampTimes sets a new entry file's access time to now and its modification
-// time to its expiry (Unix ns, 0 for never).
+// time to its expiry (Unix ns, 0 for never) with a random version stamp.
 func stampTimes(fd int, now time.Time, expiresAt int64) error {
-	return futimens(fd, []unix.Timespec{unix.NsecToTimespec(now.UnixNano()), unix.NsecToTimespec(expiresAt)})
+	var sec int64
+	if expiresAt != 0 {
+		sec = max(expiresAt/1e9, 1) // rounded down: the hint is never late
+	}
+	mtime := unix.Timespec{Sec: sec, Nsec: int64(rand.Uint64N(1e9))}
+	return futimens(fd, []unix.Timespec{unix.NsecToTimespec(now.UnixNano()), mtime})
 }
 
 // stampUsedFD records in an open entry file's access time that it was used
@@ -119,8 +129,8 @@ func recency(st *unix.Stat_t) int64 { return st.Atim.Nano() }
 // expiredByTime reports whether an entry file's modification time says its
 // entry has expired at now (Unix ns). Only a header can confirm it.
 func expiredByTime(st *unix.Stat_t, now int64) bool {
-	exp := st.Mtim.Nano()
-	return exp != 0 && now > exp
+	sec := st.Mtim.Sec
+	return sec != 0 && now >= sec*1e9
 }
 
 // touchDue reports whether a reader should stamp a file last used at
