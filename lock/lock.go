@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"syscall"
 
 	"github.com/gofrs/flock"
 )
@@ -28,12 +29,13 @@ type Mutex struct {
 	fl   *flock.Flock  // guarded by sem
 }
 
-// New returns a Mutex on the lock file at path, created on first use.
+// New returns a Mutex on the lock file at path, created on first use. A
+// symbolic link at path is refused (ELOOP), never followed.
 func New(path string) *Mutex {
 	return &Mutex{
 		path: path,
 		sem:  make(chan struct{}, 1),
-		fl:   flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o666)),
+		fl:   flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC), flock.SetPermissions(0o666)),
 	}
 }
 

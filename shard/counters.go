@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -55,10 +56,15 @@ func OpenCounters(dir string, l Layout) (*Counters, error) {
 	path := filepath.Join(dir, CountersName)
 	size := int64(l.count * slot)
 	writable := true
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
-	if err != nil {
+	// Never through a symlink: a planted one would have every writer
+	// scribble on a file outside the bucket.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o666)
+	if err != nil && !errors.Is(err, syscall.ELOOP) {
 		writable = false
-		f, err = os.Open(path)
+		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	}
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("bucket %s: %s is a symbolic link; refusing to follow it", dir, path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: shard counters: %w", dir, err)

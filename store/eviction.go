@@ -4,7 +4,6 @@ import (
 	"container/heap"
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -160,11 +159,11 @@ func (s *Store) overLimit() bool {
 
 // trimDue returns how long until a trim may run, by the stamp of the last.
 func (s *Store) trimDue() time.Duration {
-	fi, err := os.Stat(filepath.Join(s.dir, TrimStampName))
-	if err != nil {
+	var st unix.Stat_t
+	if unix.Fstatat(s.root, TrimStampName, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
 		return 0
 	}
-	since := s.opts.Now().Sub(fi.ModTime())
+	since := s.opts.Now().Sub(time.Unix(0, st.Mtim.Nano()))
 	if since < 0 || since >= s.opts.TrimInterval {
 		return 0
 	}
@@ -199,10 +198,9 @@ func (h *newestFirst) Pop() any {
 func (s *Store) trimLocked() (TrimInfo, error) {
 	var info TrimInfo
 	now := s.opts.Now()
-	stamp := filepath.Join(s.dir, TrimStampName)
-	if f, err := os.OpenFile(stamp, os.O_WRONLY|os.O_CREATE, 0o666); err == nil {
-		f.Close()
-		os.Chtimes(stamp, now, now)
+	if fd, err := unix.Openat(s.root, TrimStampName, unix.O_WRONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666); err == nil {
+		futimens(fd, []unix.Timespec{unix.NsecToTimespec(now.UnixNano()), unix.NsecToTimespec(now.UnixNano())})
+		unix.Close(fd)
 	}
 	s.recountUnknown()
 	info.Before = s.Usage()

@@ -253,36 +253,22 @@ func (s *Store) removeIfSame(i int, h uint64, id fileID) {
 	s.removeLocked(i, dirfd, shard.EntryName(h))
 }
 
-// lockShard takes shard i's exclusive lock and opens its directory, creating
-// it if needed. The returned func closes the directory and unlocks.
+// lockShard opens shard i's directory, creating it if needed and refusing a
+// symlink in its place, then takes the shard's exclusive lock. Opening first
+// means the lock file is never created through a planted symlink. The
+// returned func unlocks and closes the directory.
 func (s *Store) lockShard(ctx context.Context, i int) (dirfd int, unlock func(), err error) {
-	if !s.made[i].Load() {
-		fd, err := s.openShardDir(i, true)
-		if err != nil {
-			return -1, nil, err
-		}
-		unix.Close(fd)
+	dirfd, err = s.openShardDir(i, true)
+	if err != nil {
+		return -1, nil, err
 	}
 	m := s.locks[i]
 	if err := m.Lock(ctx); err != nil {
-		if !errors.Is(err, unix.ENOENT) {
-			return -1, nil, err
-		}
-		// The shard directory vanished (someone removed it): make it again.
-		if fd, err := s.openShardDir(i, true); err == nil {
-			unix.Close(fd)
-		}
-		if err := m.Lock(ctx); err != nil {
-			return -1, nil, err
-		}
-	}
-	s.stats.shardLocks.Add(1)
-	dirfd, err = s.openShardDir(i, true)
-	if err != nil {
-		m.Unlock()
+		unix.Close(dirfd)
 		return -1, nil, err
 	}
-	return dirfd, func() { unix.Close(dirfd); m.Unlock() }, nil
+	s.stats.shardLocks.Add(1)
+	return dirfd, func() { m.Unlock(); unix.Close(dirfd) }, nil
 }
 
 func (s *Store) beginChange(i int) {
@@ -305,13 +291,11 @@ func (s *Store) endChange(i int) uint64 {
 func (s *Store) KeyLockPath(key []byte) (string, error) {
 	h := shard.Hash(key)
 	i := s.layout.Index(h)
-	if !s.made[i].Load() {
-		fd, err := s.openShardDir(i, true)
-		if err != nil {
-			return "", err
-		}
-		unix.Close(fd)
+	fd, err := s.openShardDir(i, true) // refuses a symlinked shard directory
+	if err != nil {
+		return "", err
 	}
+	unix.Close(fd)
 	return filepath.Join(s.dir, s.layout.DirName(i), shard.KeyLockName(h)), nil
 }
 
