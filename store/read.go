@@ -79,7 +79,7 @@ func (s *Store) Get(key []byte) (Record, error) {
 	gen := uncounted
 	if s.mem != nil {
 		if s.ctrs != nil {
-			gen = s.ctrs.Load(i)
+			gen = s.generation(i)
 		}
 		if it, stamp, ok := s.mem.get(i, h, key, now.UnixNano(), int64(s.opts.EvictionGrace)); ok {
 			if stamp {
@@ -116,6 +116,16 @@ func (s *Store) warm(i int, h uint64, key []byte, it item, gen uint64, now time.
 		s.mem.revalidate(i, h, key, id, gen)
 	}
 	return it.rec, true
+}
+
+// generation returns shard i's generation as the memory layer compares it:
+// the counter, plus in its top bits how often the counters file was mapped
+// again after damage (see shard.Counters), so that a copy validated against
+// a file since zeroed, remade or replaced is never trusted without a stat.
+// Adding a multiple of 2 keeps the parity that says whether it is stable.
+func (s *Store) generation(i int) uint64 {
+	g := s.ctrs.Load(i)
+	return g + s.ctrs.Remaps()<<48
 }
 
 // uncounted stands for the generation on a shared filesystem, where there

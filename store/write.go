@@ -279,7 +279,8 @@ func (s *Store) beginChange(i int) {
 
 func (s *Store) endChange(i int) uint64 {
 	if s.ctrs != nil {
-		return s.ctrs.End(i)
+		g := s.ctrs.End(i)
+		return g + s.ctrs.Remaps()<<48 // as generation returns it
 	}
 	return 0
 }
