@@ -14,9 +14,12 @@ package lock
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/gofrs/flock"
 )
@@ -53,7 +56,7 @@ func (m *Mutex) Lock(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	ok, err := m.fl.TryLock()
+	ok, err := m.tryLock()
 	if err != nil {
 		<-m.sem
 		return m.wrap(err)
@@ -95,7 +98,7 @@ func (m *Mutex) TryLock() (bool, error) {
 	default:
 		return false, nil
 	}
-	ok, err := m.fl.TryLock()
+	ok, err := m.tryLock()
 	if err != nil || !ok {
 		<-m.sem
 		return false, m.wrap(err)
@@ -120,4 +123,16 @@ func (m *Mutex) wrap(err error) error {
 		return nil
 	}
 	return fmt.Errorf("lock %s: %w", m.path, err)
+}
+
+// tryLock is the flock's TryLock, which opens the lock file on first use,
+// retried while that open fails with EEXIST: GlusterFS fails an O_CREAT
+// open racing another machine's create of the same file that way.
+func (m *Mutex) tryLock() (bool, error) {
+	ok, err := m.fl.TryLock()
+	for try := 0; errors.Is(err, fs.ErrExist) && try < 100; try++ {
+		time.Sleep(time.Millisecond)
+		ok, err = m.fl.TryLock()
+	}
+	return ok, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -151,9 +152,17 @@ func (r *Removable) Remove() error {
 // open opens (creating if needed) the lock file read-write: never a
 // directory, never through a symbolic link, never inherited by children.
 func (r *Removable) open() (int, error) {
-	for {
+	for try := 0; ; {
 		fd, err := unix.Open(r.path, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666)
 		if err == unix.EINTR {
+			continue
+		}
+		if (err == unix.EEXIST || err == unix.ESTALE) && try < 100 {
+			// On GlusterFS, an O_CREAT open racing another machine's
+			// create of the same file fails with EEXIST, and one racing
+			// its removal with ESTALE: open it again.
+			try++
+			time.Sleep(time.Millisecond)
 			continue
 		}
 		if err != nil {
@@ -193,17 +202,17 @@ func (r *Removable) check(fd int, flockErr error) (bool, error) {
 		unix.Close(fd)
 		return false, r.wrap("flock", flockErr)
 	}
-	var locked, named unix.Stat_t
-	if err := unix.Fstat(fd, &locked); err != nil {
+	locked, err := statFresh(fd, "")
+	if err != nil {
 		unix.Close(fd)
 		return false, r.wrap("fstat", err)
 	}
-	err := unix.Lstat(r.path, &named)
-	if err != nil && err != unix.ENOENT {
+	named, err := statFresh(-1, r.path)
+	if err != nil && err != unix.ENOENT && err != unix.ESTALE {
 		unix.Close(fd)
 		return false, r.wrap("stat", err)
 	}
-	if err == nil && named.Dev == locked.Dev && named.Ino == locked.Ino {
+	if err == nil && locked.nlink > 0 && named.dev == locked.dev && named.ino == locked.ino {
 		r.fd = fd
 		return true, nil
 	}
@@ -239,4 +248,33 @@ func flockRetry(fd, how int) error {
 			return err
 		}
 	}
+}
+
+// fileStat is what check needs of a file.
+type fileStat struct {
+	dev, ino, nlink uint64
+}
+
+// statFresh stats path without following a final symlink, or with an empty
+// path the open file fd, asking the server on a network filesystem rather
+// than trusting the names and attributes the kernel cached (a GlusterFS
+// mount caches both for a second, so another machine's removal of the lock
+// file would go unseen).
+func statFresh(fd int, path string) (fileStat, error) {
+	dirfd, flags := unix.AT_FDCWD, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_FORCE_SYNC
+	if path == "" {
+		dirfd, flags = fd, flags|unix.AT_EMPTY_PATH
+	}
+	var x unix.Statx_t
+	err := unix.Statx(dirfd, path, flags, unix.STATX_INO|unix.STATX_NLINK, &x)
+	if err == unix.ENOSYS { // kernels before 4.11
+		var st unix.Stat_t
+		if path == "" {
+			err = unix.Fstat(fd, &st)
+		} else {
+			err = unix.Lstat(path, &st)
+		}
+		return fileStat{dev: uint64(st.Dev), ino: st.Ino, nlink: uint64(st.Nlink)}, err
+	}
+	return fileStat{dev: unix.Mkdev(x.Dev_major, x.Dev_minor), ino: x.Ino, nlink: uint64(x.Nlink)}, err
 }
