@@ -113,8 +113,11 @@ type Bucket[K, V any] struct {
 // through a mapped file. Expiry is absolute and judged by each reader's
 // clock; a Bucket deletes only entries whose own stored expiry has passed, so
 // Buckets with different lifetimes never destroy each other's live entries.
-// Network filesystems are not supported: flock and mapped files there do not
-// behave as on a local disk.
+// Several machines may share dir through GlusterFS (see
+// Options.SharedFilesystem, turned on by itself there): the same holds while
+// the network does, and under a partition Memoize degrades to at-least-once;
+// never a torn or wrong value. Other network filesystems need flock that
+// excludes across machines.
 func Open[K, V any](dir string, opts Options) (*Bucket[K, V], error) {
 	if opts.Codec == nil {
 		opts.Codec = JSON

@@ -19,6 +19,10 @@
 // passed, so Stores with different lifetimes never destroy each other's live
 // entries.
 //
+// On a filesystem shared by several machines (Options.SharedFilesystem), the
+// memory layer validates every warm read with a stat answered by the server
+// instead of the mapped counters, which other machines cannot see.
+//
 // Paths are resolved beneath the bucket directory without following symbolic
 // links (openat2 with RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS): an entry file
 // or a shard directory replaced by a symlink is damage, never followed.
