@@ -199,17 +199,21 @@ func (b *Bucket[K, V]) Encode(value V) ([]byte, error) {
 // its decoded value too, and Decode then returns a deep copy of it, which
 // equals a fresh decode and shares nothing with it (see clone.go).
 func (b *Bucket[K, V]) Decode(kb []byte, rec store.Record) (V, error) {
-	if rec.Slot != nil {
-		if kept, ok := rec.Slot.Load().(V); ok {
+	slot := rec.Slot
+	if rec.Codec == Raw.Name() {
+		slot = nil // decoding Raw is one copy already: nothing to save
+	}
+	if slot != nil {
+		if kept, ok := slot.Load().(V); ok {
 			if v, ok := b.copy(kept); ok {
 				return v, nil
 			}
 		}
 	}
 	v, err := b.decode(kb, rec)
-	if err == nil && rec.Slot != nil {
+	if err == nil && slot != nil {
 		if kept, ok := b.copy(v); ok {
-			rec.Slot.Store(kept)
+			slot.Store(kept)
 		}
 	}
 	return v, err

@@ -1,6 +1,7 @@
 package bucket
 
 import (
+	"bytes"
 	"reflect"
 	"sync"
 	"time"
@@ -151,6 +152,14 @@ func buildCopier(t reflect.Type) copier {
 			return true
 		}
 	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return func(dst, src reflect.Value) bool {
+				if !src.IsNil() {
+					dst.SetBytes(bytes.Clone(src.Bytes()))
+				}
+				return true
+			}
+		}
 		plain := modeOf(t.Elem()) == copyPlain
 		elem := copierOf(t.Elem())
 		return func(dst, src reflect.Value) bool {

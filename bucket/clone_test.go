@@ -89,3 +89,22 @@ func TestWarmReadOfUncopyableTypeDecodesAgain(t *testing.T) {
 		t.Fatalf("warm read of a type that cannot be copied: %+v %v", v2, err)
 	}
 }
+
+type blob []byte
+
+func TestDeepCopyOfBytes(t *testing.T) {
+	type msg struct {
+		Body blob
+		Raw  []byte
+		Nil  []byte
+	}
+	orig := msg{Body: blob("hello"), Raw: []byte{1, 2, 3}}
+	c, ok := deepCopy(orig)
+	if !ok || string(c.Body) != "hello" || len(c.Raw) != 3 || c.Nil != nil {
+		t.Fatalf("copy %+v %v", c, ok)
+	}
+	c.Body[0], c.Raw[0] = 'J', 9
+	if string(orig.Body) != "hello" || orig.Raw[0] != 1 {
+		t.Fatal("byte slices shared with the original")
+	}
+}
