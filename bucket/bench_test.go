@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // Each Benchmark here has a raw baseline beside it: the least a file-per-key
@@ -199,5 +200,32 @@ func BenchmarkPruneByDecoding(b *testing.B) {
 		if n != pruneEntries() {
 			b.Fatal(n)
 		}
+	}
+}
+
+// BenchmarkSetLimited is BenchmarkSet with an entry limit below the number
+// of keys written, so the usage is counted on every write and trims evict in
+// the background while the Sets go on. Compare with BenchmarkSetUnlimited,
+// which writes the same fresh keys.
+func BenchmarkSetLimited(b *testing.B) {
+	benchSetFresh(b, Options{MaxEntries: 500, EvictionGrace: time.Nanosecond, TrimInterval: 50 * time.Millisecond})
+}
+
+func BenchmarkSetUnlimited(b *testing.B) { benchSetFresh(b, Options{}) }
+
+func benchSetFresh(b *testing.B, opts Options) {
+	bk := open[string, small](b, b.TempDir(), opts)
+	for i := 0; i < 1000; i++ { // shard directories and lock files exist
+		bk.Set("warm-"+strconv.Itoa(i), smallValue)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := bk.Set("k"+strconv.Itoa(i), smallValue); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if opts.MaxEntries > 0 {
+		b.ReportMetric(float64(bk.Stats().Evictions)/float64(b.N), "evictions/op")
 	}
 }

@@ -280,6 +280,23 @@ func (c *Counters) Usage(i int) (bytes, entries int64, known bool) {
 	return bytes, entries, known
 }
 
+// TotalUsage sums the usage of shards 0 to n-1, in one pass, and reports
+// whether every one of them is known.
+func (c *Counters) TotalUsage(n int) (bytes, entries int64, known bool) {
+	c.access(func(m *mapping) {
+		bytes, entries, known = 0, 0, true
+		for i := 0; i < n; i++ {
+			if atomic.LoadUint64(m.shardWord(i, offUsageSet)) != 1 {
+				known = false
+				continue
+			}
+			bytes += int64(atomic.LoadUint64(m.shardWord(i, offBytes)))
+			entries += int64(atomic.LoadUint64(m.shardWord(i, offEntries)))
+		}
+	})
+	return bytes, entries, known
+}
+
 // AddUsage adds to shard i's usage. The caller holds the shard's lock.
 func (c *Counters) AddUsage(i int, bytes, entries int64) {
 	c.access(func(m *mapping) {

@@ -65,7 +65,7 @@ type trimmer struct {
 	quit chan struct{}
 	done sync.WaitGroup
 
-	lastPoke atomic.Int64 // Unix ns, real time: rate of pokes without counters
+	lastPoke atomic.Int64 // Unix ns, real time: the last poke that looked at the usage
 }
 
 func startTrimmer(s *Store) *trimmer {
@@ -90,8 +90,14 @@ func (t *trimmer) poke() {
 		if now-last < int64(t.s.opts.TrimInterval) || !t.lastPoke.CompareAndSwap(last, now) {
 			return
 		}
-	} else if !t.s.overLimit() {
-		return
+	} else {
+		// Summing every shard's usage is cheap, but not free: at most
+		// once a millisecond.
+		now := time.Now().UnixNano()
+		last := t.lastPoke.Load()
+		if now-last < int64(time.Millisecond) || !t.lastPoke.CompareAndSwap(last, now) || !t.s.overLimit() {
+			return
+		}
 	}
 	select {
 	case t.kick <- struct{}{}:

@@ -31,15 +31,7 @@ func (s *Store) Usage() Usage {
 	if s.ctrs == nil {
 		return u
 	}
-	for i := 0; i < s.layout.Count(); i++ {
-		b, n, known := s.ctrs.Usage(i)
-		if !known {
-			u.Known = false
-			continue
-		}
-		u.Bytes += b
-		u.Entries += n
-	}
+	u.Bytes, u.Entries, u.Known = s.ctrs.TotalUsage(s.layout.Count())
 	return u
 }
 
