@@ -55,9 +55,9 @@ const recheckEvery = 100 * time.Millisecond
 // Damage to the file is survived. A header epoch, random and checked with
 // every load, reveals a file zeroed in place; a fault on a file truncated
 // under the mapping is caught instead of killing the process; a file deleted
-// or replaced is noticed by writers at once (they check the path under the
-// shard lock) and by readers within recheckEvery. Each time, the file at the
-// path is mapped again (remade if need be) and Remaps grows, telling the
+// or replaced is noticed by writers at once (they check the path each time
+// they take a shard lock) and by readers within recheckEvery. Each time, the
+// file at the path is mapped again (remade if need be) and Remaps grows, telling the
 // caller to drop whatever it validated against the old counters.
 //
 // Counters only see processes on this machine: on a filesystem shared by
@@ -203,8 +203,14 @@ func (c *Counters) remap(old *mapping) {
 	c.remaps.Add(1)
 }
 
-// checkPath remaps if the path no longer names the mapped file. Writers call
-// it on every change (force); readers at most once per recheckEvery.
+// CheckPath maps the counters file again if the path no longer names the
+// mapped file (it was deleted or replaced). Writers call it once they hold a
+// shard's lock, before they change anything, so their changes always reach
+// the file that other processes map.
+func (c *Counters) CheckPath() { c.checkPath(true) }
+
+// checkPath remaps if the path no longer names the mapped file: with force
+// at once, else at most once per recheckEvery (readers).
 func (c *Counters) checkPath(force bool) {
 	now := monotonic()
 	if !force && now-c.checked.Load() < int64(recheckEvery) {
@@ -235,11 +241,10 @@ func (c *Counters) Load(i int) uint64 {
 func Stable(gen uint64) bool { return gen&1 == 0 }
 
 // Begin marks the start of a change to shard i. The caller holds the shard's
-// exclusive lock. A generation left odd by a writer that died is repaired,
+// exclusive lock (and called CheckPath since taking it). A generation left odd by a writer that died is repaired,
 // and the shard's usage, which that writer may have left wrong, is marked
 // unknown.
 func (c *Counters) Begin(i int) {
-	c.checkPath(true)
 	c.access(func(m *mapping) {
 		if !m.writable {
 			return

@@ -268,6 +268,9 @@ func (s *Store) lockShard(ctx context.Context, i int) (dirfd int, unlock func(),
 		return -1, nil, err
 	}
 	s.stats.shardLocks.Add(1)
+	if s.ctrs != nil {
+		s.ctrs.CheckPath() // changes must reach the counters file others map
+	}
 	return dirfd, func() { m.Unlock(); unix.Close(dirfd) }, nil
 }
 
