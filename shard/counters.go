@@ -57,8 +57,8 @@ const recheckEvery = 100 * time.Millisecond
 // under the mapping is caught instead of killing the process; a file deleted
 // or replaced is noticed by writers at once (they check the path each time
 // they take a shard lock) and by readers within recheckEvery. Each time, the
-// file at the path is mapped again (remade if need be) and Remaps grows, telling the
-// caller to drop whatever it validated against the old counters.
+// file at the path is mapped again (remade if need be) and Remaps grows,
+// telling the caller to drop whatever it validated against the old counters.
 //
 // Counters only see processes on this machine: on a filesystem shared by
 // several machines, do not use them.
