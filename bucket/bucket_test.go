@@ -6,22 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/bucketcache/bucketcache/internal/fakeclock"
 )
-
-// clock is an injectable clock for expiry tests.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Unix(1_700_000_000, 0)} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 func open[K, V any](t testing.TB, dir string, opts Options) *Bucket[K, V] {
 	t.Helper()
@@ -75,7 +64,7 @@ func TestUnloadKeepsFile(t *testing.T) {
 }
 
 func TestExpiryIsAbsolute(t *testing.T) {
-	c := newClock()
+	c := fakeclock.New()
 	b := open[string, string](t, t.TempDir(), Options{Lifetime: time.Minute, Now: c.Now})
 	b.Set("k", "v")
 	c.Advance(50 * time.Second)
@@ -98,7 +87,7 @@ func TestExpiryIsAbsolute(t *testing.T) {
 }
 
 func TestShorterLifetimeBucketNeverReturnsOlder(t *testing.T) {
-	c := newClock()
+	c := fakeclock.New()
 	dir := t.TempDir()
 	forever := open[string, string](t, dir, Options{Now: c.Now})
 	hour := open[string, string](t, dir, Options{Now: c.Now, Lifetime: time.Hour})
@@ -130,7 +119,7 @@ func TestShorterLifetimeBucketNeverReturnsOlder(t *testing.T) {
 }
 
 func TestSetWithLifetime(t *testing.T) {
-	c := newClock()
+	c := fakeclock.New()
 	b := open[string, int](t, t.TempDir(), Options{Now: c.Now})
 	if err := b.SetWithLifetime("k", 1, -time.Second); err == nil {
 		t.Fatal("negative lifetime accepted")
@@ -392,7 +381,7 @@ func TestKeysOfOtherTypesAreSkipped(t *testing.T) {
 }
 
 func TestSizeLimit(t *testing.T) {
-	c := newClock()
+	c := fakeclock.New()
 	// A long grace: nothing written during the fill can be evicted yet, by
 	// the background trims or by ours.
 	b := open[int, string](t, t.TempDir(), Options{Now: c.Now, MaxEntries: 50, EvictionGrace: time.Hour, TrimInterval: time.Hour})

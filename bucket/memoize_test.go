@@ -16,6 +16,8 @@ import (
 	"github.com/bucketcache/bucketcache/canon"
 	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/store"
+
+	"github.com/bucketcache/bucketcache/internal/fakeclock"
 )
 
 // within fails the test if ch yields nothing within a generous deadline: a
@@ -652,7 +654,7 @@ func TestMemoWaitsForLockHolder(t *testing.T) {
 }
 
 func TestMemoLifetime(t *testing.T) {
-	c := newClock()
+	c := fakeclock.New()
 	b := open[int, int](t, t.TempDir(), Options{Lifetime: time.Hour, Now: c.Now})
 	calls := 0
 	f := Memoize(b, "f", func(_ context.Context, n int) (int, error) {

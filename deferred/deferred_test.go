@@ -3,24 +3,13 @@ package deferred
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bucketcache/bucketcache/bucket"
+
+	"github.com/bucketcache/bucketcache/internal/fakeclock"
 )
-
-// clock is an injectable clock for expiry tests.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Unix(1_700_000_000, 0)} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 func open[K, V any](t testing.TB, dir string, opts bucket.Options) *bucket.Bucket[K, V] {
 	t.Helper()
@@ -231,7 +220,7 @@ func TestDeletePendingAndOnDisk(t *testing.T) {
 }
 
 func TestExpiryCountsFromSet(t *testing.T) {
-	c := newClock()
+	c := fakeclock.New()
 	b := open[string, string](t, t.TempDir(), bucket.Options{Lifetime: time.Minute, Now: c.Now})
 	d := New(b)
 	mustSet(t, d, "k", "v")
@@ -255,7 +244,7 @@ func TestExpiryCountsFromSet(t *testing.T) {
 }
 
 func TestExpiredPendingSetRemovesOldEntry(t *testing.T) {
-	c := newClock()
+	c := fakeclock.New()
 	b := open[string, string](t, t.TempDir(), bucket.Options{Now: c.Now})
 	mustSet(t, b, "k", "old")
 	d := New(b)

@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/bucketcache/bucketcache/shard"
+
+	"github.com/bucketcache/bucketcache/internal/fakeclock"
 )
 
-func fill(t *testing.T, s *Store, c *clock, prefix string, n int, gap time.Duration) {
+func fill(t *testing.T, s *Store, c *fakeclock.Clock, prefix string, n int, gap time.Duration) {
 	t.Helper()
 	for i := 0; i < n; i++ {
 		if err := s.Put([]byte(fmt.Sprint(prefix, i)), rec("0123456789")); err != nil {
@@ -65,7 +67,7 @@ func TestUsageIsCountedExactly(t *testing.T) {
 }
 
 func TestTrimEvictsLeastRecentlyUsed(t *testing.T) {
-	c := newClock()
+	c := fakeclock.New()
 	grace := time.Minute
 	s := open(t, t.TempDir(), Options{Now: c.Now, MaxEntries: 100, EvictionGrace: grace, TrimInterval: time.Hour})
 	s.trimmer.stop() // drive trims by hand
@@ -105,7 +107,7 @@ func TestTrimEvictsLeastRecentlyUsed(t *testing.T) {
 }
 
 func TestTrimSparesTheGracePeriodAndComputations(t *testing.T) {
-	c := newClock()
+	c := fakeclock.New()
 	s := open(t, t.TempDir(), Options{Now: c.Now, MaxEntries: 10, EvictionGrace: time.Minute})
 	s.trimmer.stop()
 	s.trimmer = nil
@@ -128,7 +130,7 @@ func TestTrimSparesTheGracePeriodAndComputations(t *testing.T) {
 }
 
 func TestBackgroundTrimAfterWrites(t *testing.T) {
-	c := newClock()
+	c := fakeclock.New()
 	s := open(t, t.TempDir(), Options{Now: c.Now, MaxBytes: 4000, EvictionGrace: time.Second, TrimInterval: time.Nanosecond})
 	for i := 0; i < 100; i++ {
 		s.Put([]byte(fmt.Sprint(i)), rec("0123456789"))
@@ -156,8 +158,8 @@ func TestEvictionChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("run as a child process")
 	}
-	c := newClock()
-	c.now = c.now.Add(time.Hour * time.Duration(atoi(os.Getenv("STORE_CLOCK_HOURS"))))
+	c := fakeclock.New()
+	c.Advance(time.Hour * time.Duration(atoi(os.Getenv("STORE_CLOCK_HOURS"))))
 	s, err := Open(dir, Options{Now: c.Now, MaxEntries: 200, EvictionGrace: time.Second, TrimInterval: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
@@ -230,7 +232,7 @@ func TestCrashInTrim(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	c := newClock()
+	c := fakeclock.New()
 	s := open(t, dir, Options{Now: c.Now, MaxEntries: 200, Shards: 4})
 	for i := 0; i < 300; i++ {
 		s.Put([]byte(fmt.Sprint(i)), rec("v"))

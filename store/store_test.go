@@ -7,29 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bucketcache/bucketcache/entry"
 	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/shard"
+
+	"github.com/bucketcache/bucketcache/internal/fakeclock"
 )
-
-// clock is an injectable clock for expiry tests.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Unix(1_700_000_000, 0)} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 func open(t *testing.T, dir string, opts Options) *Store {
 	t.Helper()
@@ -127,7 +113,7 @@ func TestUnrelatedWriteKeepsCopyValid(t *testing.T) {
 }
 
 func TestExpiry(t *testing.T) {
-	c := newClock()
+	c := fakeclock.New()
 	s := open(t, t.TempDir(), Options{Now: c.Now})
 	exp := c.Now().Add(time.Minute)
 	s.Put([]byte("k"), Record{Codec: "raw", Value: []byte("v"), ExpiresAt: exp})
@@ -148,7 +134,7 @@ func TestExpiry(t *testing.T) {
 }
 
 func TestLifetimeBoundsAgeButNeverDeletes(t *testing.T) {
-	c := newClock()
+	c := fakeclock.New()
 	dir := t.TempDir()
 	long := open(t, dir, Options{Now: c.Now})
 	short := open(t, dir, Options{Now: c.Now, Lifetime: time.Minute})
@@ -269,7 +255,7 @@ func TestFailedPutKeepsOldValue(t *testing.T) {
 }
 
 func TestPruneRemovesExpiredCorruptAndTemp(t *testing.T) {
-	c := newClock()
+	c := fakeclock.New()
 	s := open(t, t.TempDir(), Options{Now: c.Now, Shards: 4})
 	for _, k := range []string{"a", "b", "c"} {
 		s.Put([]byte(k), Record{Codec: "raw", Value: []byte(k), ExpiresAt: c.Now().Add(time.Second)})
@@ -305,7 +291,7 @@ func TestPruneRemovesExpiredCorruptAndTemp(t *testing.T) {
 }
 
 func TestLenAllClear(t *testing.T) {
-	c := newClock()
+	c := fakeclock.New()
 	s := open(t, t.TempDir(), Options{Now: c.Now})
 	for i := 0; i < 50; i++ {
 		s.Put([]byte{byte(i)}, rec(string(rune('a'+i%26))))
@@ -456,7 +442,7 @@ func TestSharedFilesystemMode(t *testing.T) {
 }
 
 func TestSharedFilesystemTrim(t *testing.T) {
-	c := newClock()
+	c := fakeclock.New()
 	// A long grace: background trims during the writes can evict nothing.
 	s := open(t, t.TempDir(), Options{Now: c.Now, SharedFilesystem: true, MaxEntries: 10, EvictionGrace: time.Hour})
 	for i := 0; i < 30; i++ {

@@ -140,7 +140,6 @@ func TestContentByCodec(t *testing.T) {
 }
 
 func TestMsgpackRendering(t *testing.T) {
-	type inner struct{ B []byte }
 	v := map[string]any{
 		"z":    1,
 		"a":    []any{nil, true, 1.5, float32(0.25), math.Inf(1), math.NaN(), "s<>"},
