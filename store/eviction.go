@@ -277,7 +277,7 @@ func (s *Store) recountUnknown() {
 	}
 	for i := 0; i < s.layout.Count(); i++ {
 		_, _, known := s.ctrs.Usage(i)
-		if known && shard.Stable(s.ctrs.Load(i)) || !s.made[i].Load() && !s.shardExists(i) {
+		if known && shard.Stable(s.ctrs.Load(i)) || !s.shardExists(i) {
 			continue
 		}
 		dirfd, unlock, err := s.lockShard(context.Background(), i)

@@ -193,7 +193,6 @@ func (s *Store) openShardDir(i int, create bool) (int, error) {
 		}
 		return -1, s.pathErr("open", name, err)
 	}
-	s.made[i].Store(true)
 	return fd, nil
 }
 

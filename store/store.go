@@ -110,7 +110,6 @@ type Store struct {
 	ctrs   *shard.Counters // shared generations and usage; nil when unavailable
 	mem    *memory         // nil when the in-memory layer is off
 	locks  []*lock.Mutex
-	made   []atomic.Bool // shard directory known to exist
 	tmpSeq atomic.Uint64
 	stats  counters
 
@@ -162,7 +161,6 @@ func Open(dir string, opts Options) (*Store, error) {
 		layout: layout,
 		root:   root,
 		locks:  make([]*lock.Mutex, layout.Count()),
-		made:   make([]atomic.Bool, layout.Count()),
 	}
 	for i := range s.locks {
 		s.locks[i] = lock.New(filepath.Join(abs, layout.DirName(i), shard.LockName))
