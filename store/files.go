@@ -177,13 +177,16 @@ func (s *Store) openShardDir(i int, create bool) (int, error) {
 	fd, err := openBeneath(s.root, name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	// On a shared filesystem another machine may be making the directory
 	// at the same moment: GlusterFS then fails this mkdir with EEXIST a few
-	// milliseconds before a lookup finds the directory. Retry briefly.
-	for try := 0; err == unix.ENOENT && create && try < 500; try++ {
+	// milliseconds before a lookup finds the directory, and an open of the
+	// directory it has just made can fail with ESTALE. Retry briefly.
+	for try := 0; (err == unix.ENOENT && create || err == unix.ESTALE) && try < 500; try++ {
 		if try > 0 {
 			time.Sleep(time.Millisecond)
 		}
-		if err := unix.Mkdirat(s.root, name, 0o777); err != nil && err != unix.EEXIST {
-			return -1, s.pathErr("mkdir", name, err)
+		if err == unix.ENOENT {
+			if err := unix.Mkdirat(s.root, name, 0o777); err != nil && err != unix.EEXIST {
+				return -1, s.pathErr("mkdir", name, err)
+			}
 		}
 		fd, err = openBeneath(s.root, name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	}
