@@ -1,15 +1,23 @@
-// Package lock provides an exclusive lock that holds across goroutines and
+// Package lock provides exclusive locks that hold across goroutines and
 // across processes: a flock(2) on a lock file, paired with an in-process lock.
 //
 // flock alone is not enough inside one process: goroutines sharing one open
-// file share its lock, and the race detector cannot see flock at all. So a
-// Mutex first takes an in-process lock (a channel, so that waiting honours a
-// context), then the flock. Across processes the flock is exact, and the
-// kernel releases it at once when its holder dies, even by kill -9.
+// file share its lock, and the race detector cannot see flock at all. So
+// each lock first takes an in-process lock (a channel, so that waiting
+// honours a context), then the flock. Across processes the flock is exact,
+// and the kernel releases it at once when its holder dies, even by kill -9.
 //
-// Lock files are opened read-write (never directories), because that is
-// what makes flock exclude across hosts on the network filesystems that
-// support it.
+// There are three kinds. Mutex (flock through gofrs/flock) opens its lock
+// file by path for each lock: for locks taken now and then. DirMutex keeps a
+// directory and the lock file in it open between locks and checks after each
+// flock that their names still hold them: for locks taken on every write.
+// Removable is a lock file its holder may delete when done. All of them
+// exclude each other on the same file.
+//
+// Locks are taken on regular files, never on directories, and where several
+// machines share the filesystem the files are opened read-write, because
+// that is what makes flock exclude across hosts on the network filesystems
+// that support it.
 package lock
 
 import (

@@ -250,9 +250,10 @@ func flockRetry(fd, how int) error {
 	}
 }
 
-// fileStat is what check needs of a file.
+// fileStat is what the identity checks need of a file.
 type fileStat struct {
 	dev, ino, nlink uint64
+	mode            uint32 // the file type bits (DirMutex only)
 }
 
 // statFresh stats path without following a final symlink, or with an empty

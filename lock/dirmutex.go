@@ -1,0 +1,338 @@
+package lock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrClosed is returned by a DirMutex's Lock and TryLock after Close.
+var ErrClosed = errors.New("lock: closed")
+
+// DirMutex is an exclusive lock, across goroutines and processes, on a lock
+// file inside a directory, made for locks taken often. It opens the
+// directory and the lock file once and keeps both open, so that taking and
+// releasing it costs two flock calls and two stats, where Mutex opens and
+// closes the lock file every time. Lock returns the open directory for the
+// holder's work inside it, so the holder never resolves its path again.
+//
+// Files kept open can be removed, replaced or moved while the lock is free.
+// So Lock checks, once flock(2) has granted it, that the directory is still
+// the one its name in the parent names, and that the locked file is still
+// the one the lock file's name in that directory names. If either has
+// changed (the directory removed and made again, swapped for a symbolic
+// link, the lock file deleted), Lock lets go, opens both afresh and starts
+// again. Without that check, two processes could each hold a lock on a
+// different file under the same name.
+//
+// A DirMutex and a Mutex or another DirMutex on the same lock file exclude
+// each other, in one process or several: each holds its own open file
+// description, and flock excludes between those.
+//
+// The directory is opened by the function given to NewDir, which decides how
+// to refuse symbolic links; the lock file is opened in it never through a
+// symbolic link. With Fresh set (a directory shared by several machines) it
+// is opened read-write, which is what makes flock exclude across hosts on the
+// network filesystems that support it; otherwise read-only, which flock does
+// not mind, so that closing a lock file found moved away is not reported to
+// file watchers as a write to it.
+type DirMutex struct {
+	parent  int                 // the directory that holds dir; not owned
+	dir     string              // dir's name in parent
+	file    string              // the lock file's name in dir
+	openDir func() (int, error) // opens dir, creating it if needed
+	fresh   bool                // stat through to the server (network filesystems)
+	path    string              // dir's path, for errors
+
+	sem    chan struct{} // holds one token while held, being taken or closed
+	dirfd  int           // open directory, -1 when not open; guarded by sem
+	fd     int           // open lock file, -1 when not open; guarded by sem
+	dirID  fileStat      // guarded by sem
+	fileID fileStat      // guarded by sem
+	closed bool          // guarded by sem
+}
+
+// DirOptions are NewDir's settings.
+type DirOptions struct {
+	// OpenDir opens the directory (creating it if needed) and returns its
+	// descriptor. It is called with no lock held, on first use and after
+	// the directory was found replaced.
+	OpenDir func() (int, error)
+	// Fresh makes every identity check ask the filesystem's server rather
+	// than trust attributes the kernel cached (statx AT_STATX_FORCE_SYNC),
+	// which a directory shared by several machines needs.
+	Fresh bool
+	// Path is the directory's path, for error messages.
+	Path string
+}
+
+// NewDir returns a DirMutex on the lock file named file inside the directory
+// named dir in the open directory parent. Nothing is opened until the first
+// Lock. The caller keeps parent open until Close.
+func NewDir(parent int, dir, file string, opts DirOptions) *DirMutex {
+	return &DirMutex{
+		parent: parent, dir: dir, file: file, openDir: opts.OpenDir, fresh: opts.Fresh, path: opts.Path,
+		sem: make(chan struct{}, 1), dirfd: -1, fd: -1,
+	}
+}
+
+// Lock waits until it holds the lock or ctx is done, and returns the open
+// directory, valid until Unlock. It returns ctx.Err() if ctx ended first,
+// ErrClosed after Close, and an error naming the path if the directory or
+// the lock file cannot be opened or locked. Waiting for another process
+// costs no polling: a blocking flock runs in its own goroutine, and a
+// cancelled wait releases the lock as soon as that goroutine gets it.
+func (m *DirMutex) Lock(ctx context.Context) (dirfd int, err error) {
+	select {
+	case m.sem <- struct{}{}:
+	case <-ctx.Done():
+		return -1, ctx.Err()
+	}
+	for {
+		if err := m.ready(); err != nil {
+			<-m.sem
+			return -1, err
+		}
+		err := flockRetry(m.fd, unix.LOCK_EX|unix.LOCK_NB)
+		if err == unix.EWOULDBLOCK {
+			var cancelled bool
+			cancelled, err = m.wait(ctx)
+			if cancelled {
+				return -1, ctx.Err() // the waiting goroutine releases sem
+			}
+		}
+		if ok, err := m.check(err); ok || err != nil {
+			if err != nil {
+				<-m.sem
+				return -1, err
+			}
+			return m.dirfd, nil
+		}
+	}
+}
+
+// TryLock takes the lock if no goroutine or process holds it, without
+// waiting. It reports false, with a nil error, when the lock is held.
+func (m *DirMutex) TryLock() (dirfd int, ok bool, err error) {
+	select {
+	case m.sem <- struct{}{}:
+	default:
+		return -1, false, nil
+	}
+	for {
+		if err := m.ready(); err != nil {
+			<-m.sem
+			return -1, false, err
+		}
+		err := flockRetry(m.fd, unix.LOCK_EX|unix.LOCK_NB)
+		if err == unix.EWOULDBLOCK {
+			<-m.sem
+			return -1, false, nil
+		}
+		if ok, err := m.check(err); ok || err != nil {
+			if err != nil {
+				<-m.sem
+				return -1, false, err
+			}
+			return m.dirfd, true, nil
+		}
+	}
+}
+
+// Unlock releases the lock; the files stay open for the next Lock. It must
+// be called once for each successful Lock or TryLock.
+func (m *DirMutex) Unlock() error {
+	err := flockRetry(m.fd, unix.LOCK_UN)
+	<-m.sem
+	if err != nil {
+		return m.wrap("unlock", m.file, err)
+	}
+	return nil
+}
+
+// Close waits for the holder (if any) to unlock, then closes the files. Lock
+// and TryLock fail with ErrClosed from then on.
+func (m *DirMutex) Close() error {
+	m.sem <- struct{}{}
+	defer func() { <-m.sem }()
+	m.closed = true
+	m.closeFiles()
+	return nil
+}
+
+// ready opens the directory and the lock file if they are not open.
+func (m *DirMutex) ready() error {
+	if m.closed {
+		return ErrClosed
+	}
+	if m.fd >= 0 {
+		return nil
+	}
+	dirfd, err := m.openDir()
+	if err != nil {
+		return err
+	}
+	dirID, err := m.stat(dirfd, "")
+	if err != nil {
+		unix.Close(dirfd)
+		return m.wrap("stat", "", err)
+	}
+	fd, err := openLockFile(dirfd, m.file, m.fresh)
+	if err != nil {
+		unix.Close(dirfd)
+		return m.wrap("open", m.file, err)
+	}
+	fileID, err := m.stat(fd, "")
+	if err != nil {
+		unix.Close(fd)
+		unix.Close(dirfd)
+		return m.wrap("stat", m.file, err)
+	}
+	m.dirfd, m.fd, m.dirID, m.fileID = dirfd, fd, dirID, fileID
+	return nil
+}
+
+// wait blocks in flock until the lock is granted or ctx is done. When ctx
+// ends first it reports cancelled and leaves the token in sem to the
+// waiting goroutine, which unlocks (if it got the lock) and then releases
+// sem once flock returns. The files stay open meanwhile, since sem guards
+// them.
+func (m *DirMutex) wait(ctx context.Context) (cancelled bool, err error) {
+	if ctx.Done() == nil {
+		return false, flockRetry(m.fd, unix.LOCK_EX)
+	}
+	fd := m.fd
+	done := make(chan error, 1)
+	go func() { done <- flockRetry(fd, unix.LOCK_EX) }()
+	select {
+	case err := <-done:
+		return false, err
+	case <-ctx.Done():
+		go func() {
+			if err := <-done; err == nil {
+				flockRetry(fd, unix.LOCK_UN)
+			}
+			<-m.sem
+		}()
+		return true, nil
+	}
+}
+
+// check finishes a lock attempt whose flock returned flockErr. It reports
+// true when the lock is held on the file that the path names now, false
+// when the files were found moved, replaced or removed (they are then
+// unlocked and closed, for the caller to try again), or an error (nothing
+// held).
+func (m *DirMutex) check(flockErr error) (bool, error) {
+	if flockErr != nil {
+		m.closeFiles()
+		return false, m.wrap("flock", m.file, flockErr)
+	}
+	dir, err := m.stat(m.parent, m.dir)
+	if err == nil && dir == m.dirID {
+		// Locally, the locked file is still the one its name holds if it
+		// has a name at all: deleted or replaced, its link count is 0
+		// (stat counts that as gone). On a network filesystem, another
+		// machine's removal is safest seen by asking for the name.
+		var file fileStat
+		if m.fresh {
+			file, err = m.stat(m.dirfd, m.file)
+		} else {
+			file, err = m.stat(m.fd, "")
+		}
+		if err == nil && file == m.fileID {
+			return true, nil
+		}
+	}
+	if err != nil && !isGone(err) {
+		flockRetry(m.fd, unix.LOCK_UN)
+		m.closeFiles()
+		return false, m.wrap("stat", m.file, err)
+	}
+	flockRetry(m.fd, unix.LOCK_UN)
+	m.closeFiles()
+	return false, nil
+}
+
+func (m *DirMutex) closeFiles() {
+	if m.fd >= 0 {
+		unix.Close(m.fd)
+	}
+	if m.dirfd >= 0 {
+		unix.Close(m.dirfd)
+	}
+	m.fd, m.dirfd = -1, -1
+}
+
+// stat returns the identity of name in dirfd (of dirfd itself when name is
+// empty), without following a final symbolic link. A file that no name
+// holds any more counts as gone (ENOENT).
+func (m *DirMutex) stat(dirfd int, name string) (fileStat, error) {
+	flags := unix.AT_SYMLINK_NOFOLLOW
+	if name == "" {
+		flags |= unix.AT_EMPTY_PATH
+	}
+	if !m.fresh {
+		var st unix.Stat_t
+		if err := unix.Fstatat(dirfd, name, &st, flags); err != nil {
+			return fileStat{}, err
+		}
+		if st.Nlink == 0 {
+			return fileStat{}, unix.ENOENT
+		}
+		return fileStat{dev: st.Dev, ino: st.Ino, mode: st.Mode & unix.S_IFMT}, nil
+	}
+	var x unix.Statx_t
+	err := unix.Statx(dirfd, name, flags|unix.AT_STATX_FORCE_SYNC, unix.STATX_TYPE|unix.STATX_INO|unix.STATX_NLINK, &x)
+	if err == unix.ENOSYS { // kernels before 4.11
+		m.fresh = false
+		return m.stat(dirfd, name)
+	}
+	if err != nil {
+		return fileStat{}, err
+	}
+	if x.Mask&unix.STATX_NLINK != 0 && x.Nlink == 0 {
+		return fileStat{}, unix.ENOENT
+	}
+	return fileStat{dev: unix.Mkdev(x.Dev_major, x.Dev_minor), ino: x.Ino, mode: uint32(x.Mode) & unix.S_IFMT}, nil
+}
+
+// isGone reports errors of a stat that mean the name no longer holds the
+// file: removed, or (on a network filesystem) replaced by another machine.
+func isGone(err error) bool {
+	return err == unix.ENOENT || err == unix.ENOTDIR || err == unix.ESTALE
+}
+
+// openLockFile opens (creating if needed) the lock file name in dirfd,
+// read-write if rw is set, else read-only: never through a symbolic link,
+// never inherited by children.
+func openLockFile(dirfd int, name string, rw bool) (int, error) {
+	mode := unix.O_RDONLY
+	if rw {
+		mode = unix.O_RDWR
+	}
+	for try := 0; ; {
+		fd, err := unix.Openat(dirfd, name, mode|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666)
+		if err == unix.EINTR {
+			continue
+		}
+		if (err == unix.EEXIST || err == unix.ESTALE) && try < 100 {
+			// On GlusterFS, an O_CREAT open racing another machine's
+			// create of the same file fails with EEXIST, and one racing
+			// its removal with ESTALE: open it again.
+			try++
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		return fd, err
+	}
+}
+
+func (m *DirMutex) wrap(op, name string, err error) error {
+	return fmt.Errorf("lock: %w", &fs.PathError{Op: op, Path: filepath.Join(m.path, name), Err: err})
+}
