@@ -106,10 +106,10 @@ type Store struct {
 	dir    string
 	opts   Options
 	layout shard.Layout
-	root   int             // O_PATH-free directory fd of dir, for openat2
-	ctrs   *shard.Counters // shared generations and usage; nil when unavailable
-	mem    *memory         // nil when the in-memory layer is off
-	locks  []*lock.Mutex
+	root   int              // O_PATH-free directory fd of dir, for openat2
+	ctrs   *shard.Counters  // shared generations and usage; nil when unavailable
+	mem    *memory          // nil when the in-memory layer is off
+	locks  []*lock.DirMutex // each shard's lock, holding its directory open
 	tmpSeq atomic.Uint64
 	stats  counters
 
@@ -160,13 +160,17 @@ func Open(dir string, opts Options) (*Store, error) {
 		opts:   opts,
 		layout: layout,
 		root:   root,
-		locks:  make([]*lock.Mutex, layout.Count()),
-	}
-	for i := range s.locks {
-		s.locks[i] = lock.New(filepath.Join(abs, layout.DirName(i), shard.LockName))
+		locks:  make([]*lock.DirMutex, layout.Count()),
 	}
 	if !s.opts.SharedFilesystem && onSharedFilesystem(root) {
 		s.opts.SharedFilesystem = true
+	}
+	for i := range s.locks {
+		s.locks[i] = lock.NewDir(root, layout.DirName(i), shard.LockName, lock.DirOptions{
+			OpenDir: func() (int, error) { return s.openShardDir(i, true) },
+			Fresh:   s.opts.SharedFilesystem,
+			Path:    filepath.Join(abs, layout.DirName(i)),
+		})
 	}
 	if !s.opts.SharedFilesystem {
 		s.ctrs, err = shard.OpenCounters(abs, layout)
@@ -205,8 +209,9 @@ func (s *Store) Now() time.Time { return s.opts.Now() }
 // ShardOf is the shard that holds key's entry.
 func (s *Store) ShardOf(key []byte) int { return s.layout.Index(shard.Hash(key)) }
 
-// Close releases the Store's memory, mapping and descriptors. Further calls
-// return ErrClosed. Entries stay on disk.
+// Close releases the Store's memory, mapping and descriptors, once writes
+// still under way are done. Further calls return ErrClosed. Entries stay on
+// disk.
 func (s *Store) Close() error {
 	err := ErrClosed
 	s.closeOnce.Do(func() {
@@ -215,6 +220,9 @@ func (s *Store) Close() error {
 			s.trimmer.stop()
 		}
 		err = nil
+		for _, m := range s.locks {
+			m.Close() // waits for a writer still at work in the shard
+		}
 		if s.ctrs != nil {
 			err = s.ctrs.Close()
 		}

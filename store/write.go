@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bucketcache/bucketcache/entry"
+	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -253,25 +254,24 @@ func (s *Store) removeIfSame(i int, h uint64, id fileID) {
 	s.removeLocked(i, dirfd, shard.EntryName(h))
 }
 
-// lockShard opens shard i's directory, creating it if needed and refusing a
-// symlink in its place, then takes the shard's exclusive lock. Opening first
-// means the lock file is never created through a planted symlink. The
-// returned func unlocks and closes the directory.
+// lockShard takes shard i's exclusive lock and returns the shard's
+// directory, open (created if needed; never a symlink in its place, never a
+// directory that the shard's name no longer holds), until unlock is called.
+// The lock keeps the directory and its lock file open between calls.
 func (s *Store) lockShard(ctx context.Context, i int) (dirfd int, unlock func(), err error) {
-	dirfd, err = s.openShardDir(i, true)
-	if err != nil {
-		return -1, nil, err
-	}
 	m := s.locks[i]
-	if err := m.Lock(ctx); err != nil {
-		unix.Close(dirfd)
+	dirfd, err = m.Lock(ctx)
+	if errors.Is(err, lock.ErrClosed) {
+		return -1, nil, ErrClosed
+	}
+	if err != nil {
 		return -1, nil, err
 	}
 	s.stats.shardLocks.Add(1)
 	if s.ctrs != nil {
 		s.ctrs.CheckPath() // changes must reach the counters file others map
 	}
-	return dirfd, func() { m.Unlock(); unix.Close(dirfd) }, nil
+	return dirfd, func() { m.Unlock() }, nil
 }
 
 func (s *Store) beginChange(i int) {
