@@ -124,13 +124,17 @@ func (s *Store) sweepShard(i int, all bool) (PruneInfo, error) {
 		return info, err
 	}
 	defer unlock()
+	var firstErr error // the first removal that failed (a read-only filesystem, say)
 	for _, name := range doomed {
 		if shard.IsTempName(name) { // under the lock, no writer is using it
 			size, _ := sizeAt(dirfd, name)
-			if unix.Unlinkat(dirfd, name, 0) == nil {
+			switch err := unix.Unlinkat(dirfd, name, 0); {
+			case err == nil:
 				info.Temp++
 				info.Files++
 				info.Bytes += size
+			case err != unix.ENOENT && firstErr == nil:
+				firstErr = s.pathErr("remove", s.layout.DirName(i)+"/"+name, err)
 			}
 			continue
 		}
@@ -138,13 +142,17 @@ func (s *Store) sweepShard(i int, all bool) (PruneInfo, error) {
 		if kind == nil {
 			continue
 		}
-		if removed, _ := s.removeLocked(i, dirfd, name); removed {
+		removed, err := s.removeLocked(i, dirfd, name)
+		if removed {
 			*kind(&info)++
 			info.Files++
 			info.Bytes += st.Size
 		}
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
 	}
-	return info, nil
+	return info, firstErr
 }
 
 // sweepKeyLock removes a per-key lock file that nobody holds: one left by a
