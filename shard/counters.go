@@ -69,6 +69,7 @@ type Counters struct {
 	remaps  atomic.Uint64
 	checked atomic.Int64 // monotonic ns of the last check of the path
 	mu      sync.Mutex   // serialises remapping
+	all     []*mapping   // every mapping made, for Close; guarded by mu
 }
 
 // mapping is one mapping of the counters file. Old mappings are never
@@ -76,7 +77,7 @@ type Counters struct {
 type mapping struct {
 	mem      []byte
 	writable bool
-	dev, ino uint64
+	fd       int // the mapped file, kept open to check cheaply that a name still holds it
 	epoch    uint64
 }
 
@@ -94,6 +95,7 @@ func OpenCounters(dir string, l Layout) (*Counters, error) {
 		return nil, fmt.Errorf("bucket %s: %w", dir, err)
 	}
 	c.m.Store(m)
+	c.all = append(c.all, m)
 	c.checked.Store(monotonic())
 	return c, nil
 }
@@ -137,7 +139,12 @@ func (c *Counters) mapFile() (*mapping, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: mmap: %w", c.path, err)
 	}
-	m := &mapping{mem: mem, writable: writable, dev: st.Dev, ino: st.Ino}
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		unix.Munmap(mem)
+		return nil, fmt.Errorf("%s: %w", c.path, err)
+	}
+	m := &mapping{mem: mem, writable: writable, fd: fd}
 	e := m.word(offEpoch)
 	if atomic.LoadUint64(e) == 0 && writable {
 		atomic.CompareAndSwapUint64(e, 0, rand.Uint64()|1)
@@ -200,6 +207,7 @@ func (c *Counters) remap(old *mapping) {
 		return // keep the old mapping; callers see odd generations on faults
 	}
 	c.m.Store(m)
+	c.all = append(c.all, m)
 	c.remaps.Add(1)
 }
 
@@ -210,7 +218,11 @@ func (c *Counters) remap(old *mapping) {
 func (c *Counters) CheckPath() { c.checkPath(true) }
 
 // checkPath remaps if the path no longer names the mapped file: with force
-// at once, else at most once per recheckEvery (readers).
+// at once, else at most once per recheckEvery (readers). A file that was
+// deleted, or replaced by another (a rename over it, or a removal and a new
+// file), has no name left: its link count is 0. One that was truncated is
+// too short. Either way, fstat of the file kept open tells, without looking
+// the path up.
 func (c *Counters) checkPath(force bool) {
 	now := monotonic()
 	if !force && now-c.checked.Load() < int64(recheckEvery) {
@@ -219,7 +231,7 @@ func (c *Counters) checkPath(force bool) {
 	c.checked.Store(now)
 	m := c.m.Load()
 	var st unix.Stat_t
-	if unix.Lstat(c.path, &st) != nil || st.Dev != m.dev || st.Ino != m.ino || st.Size < int64(c.size) {
+	if unix.Fstat(m.fd, &st) != nil || st.Nlink == 0 || st.Size < int64(c.size) {
 		c.remap(m)
 	}
 }
@@ -354,11 +366,20 @@ func createCounters(dir string, n int) error {
 	return err
 }
 
-// Close unmaps the counters.
+// Close unmaps the counters and closes their file.
 func (c *Counters) Close() error {
-	m := c.m.Swap(nil)
-	if m == nil {
+	if c.m.Swap(nil) == nil {
 		return errors.New("counters: already closed")
 	}
-	return unix.Munmap(m.mem)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var err error
+	for _, m := range c.all {
+		if e := unix.Munmap(m.mem); e != nil && err == nil {
+			err = e
+		}
+		unix.Close(m.fd)
+	}
+	c.all = nil
+	return err
 }
