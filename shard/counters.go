@@ -55,8 +55,9 @@ const recheckEvery = 100 * time.Millisecond
 // Damage to the file is survived. A header epoch, random and checked with
 // every load, reveals a file zeroed in place; a fault on a file truncated
 // under the mapping is caught instead of killing the process; a file deleted
-// or replaced is noticed by writers at once (they check the path each time
-// they take a shard lock) and by readers within recheckEvery. Each time, the
+// or replaced is noticed by writers at once (each time they take a shard
+// lock, they check that the mapped file still has a name) and by readers
+// within recheckEvery. Each time, the
 // file at the path is mapped again (remade if need be) and Remaps grows,
 // telling the caller to drop whatever it validated against the old counters.
 //
