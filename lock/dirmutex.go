@@ -310,7 +310,8 @@ func isGone(err error) bool {
 
 // openLockFile opens (creating if needed) the lock file name in dirfd,
 // read-write if rw is set, else read-only: never through a symbolic link,
-// never inherited by children.
+// never inherited by children. Opening a directory read-write fails, and so
+// does creating one's name read-only (EISDIR).
 func openLockFile(dirfd int, name string, rw bool) (int, error) {
 	mode := unix.O_RDONLY
 	if rw {

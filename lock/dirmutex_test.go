@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -129,57 +128,51 @@ func TestDirMutexExcludesOthersOnTheFile(t *testing.T) {
 	b.Unlock()
 }
 
-// A directory removed and made again while the lock was free: a DirMutex
-// that kept the old one open must move to the new one, never hold a lock
-// on a file nobody else can see.
-func TestDirMutexFollowsARemadeDirectory(t *testing.T) {
-	newMutex, dir := dirMutexes(t, t.TempDir())
-	old := newMutex()
-	mustLockDir(t, old)
-	old.Unlock()
+// A directory removed and made again, or a lock file deleted, while the lock
+// was free: a DirMutex that kept the old file open must move to the new one,
+// never hold a lock on a file nobody else can see.
+func TestDirMutexFollowsReplacedFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		replace func(t *testing.T, dir string)
+	}{
+		{"directory remade", func(t *testing.T, dir string) {
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(dir, 0o777); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"lock file deleted", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, "lock")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			newMutex, dir := dirMutexes(t, t.TempDir())
+			old := newMutex()
+			mustLockDir(t, old)
+			old.Unlock()
+			tc.replace(t, dir)
 
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
+			fresh := newMutex()
+			mustLockDir(t, fresh)
+			if _, ok, err := old.TryLock(); ok || err != nil {
+				t.Fatalf("the DirMutex holding the old file took the lock beside a holder: %v %v", ok, err)
+			}
+			fresh.Unlock()
+			fd := mustLockDir(t, old)
+			if !sameFile(t, fd, dir) {
+				t.Fatal("Lock returned a directory the path does not name")
+			}
+			if _, ok, err := fresh.TryLock(); ok || err != nil {
+				t.Fatalf("took the lock beside a holder: %v %v", ok, err)
+			}
+			old.Unlock()
+		})
 	}
-	if err := os.Mkdir(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	fresh := newMutex()
-	mustLockDir(t, fresh)
-	if _, ok, err := old.TryLock(); ok || err != nil {
-		t.Fatalf("the DirMutex holding the removed directory took the lock beside a holder: %v %v", ok, err)
-	}
-	fresh.Unlock()
-	fd := mustLockDir(t, old)
-	if !sameFile(t, fd, dir) {
-		t.Fatal("Lock returned the removed directory, not the one the path names")
-	}
-	if _, ok, err := fresh.TryLock(); ok || err != nil {
-		t.Fatalf("took the lock beside a holder: %v %v", ok, err)
-	}
-	old.Unlock()
-}
-
-// A lock file deleted while the lock was free: same as a remade directory.
-func TestDirMutexFollowsARemovedLockFile(t *testing.T) {
-	newMutex, dir := dirMutexes(t, t.TempDir())
-	old := newMutex()
-	mustLockDir(t, old)
-	old.Unlock()
-	if err := os.Remove(filepath.Join(dir, "lock")); err != nil {
-		t.Fatal(err)
-	}
-	fresh := newMutex()
-	mustLockDir(t, fresh)
-	if _, ok, err := old.TryLock(); ok || err != nil {
-		t.Fatalf("the DirMutex holding the deleted lock file took the lock beside a holder: %v %v", ok, err)
-	}
-	fresh.Unlock()
-	mustLockDir(t, old)
-	if _, ok, err := fresh.TryLock(); ok || err != nil {
-		t.Fatalf("took the lock beside a holder: %v %v", ok, err)
-	}
-	old.Unlock()
 }
 
 // A directory moved aside and replaced by a symbolic link: Lock refuses
@@ -291,8 +284,8 @@ func TestDirMutexErrorNamesPath(t *testing.T) {
 }
 
 // TestDirMutexAcrossProcesses runs read-modify-write cycles on a counter file
-// from several processes, each removing and remaking nothing, and one of them
-// an old-style Mutex; without exclusion, updates would be lost.
+// from several processes with DirMutexes and this one with a Mutex on the same
+// lock file; without exclusion, updates would be lost.
 func TestDirMutexAcrossProcesses(t *testing.T) {
 	if os.Getenv("LOCK_TEST_DIR_CHILD") != "" {
 		return
@@ -304,30 +297,27 @@ func TestDirMutexAcrossProcesses(t *testing.T) {
 	counter := filepath.Join(parent, "n")
 	os.WriteFile(counter, []byte("0"), 0o644)
 	const procs, cycles = 4, 100
-	var cmds []*exec.Cmd
-	for p := 0; p < procs; p++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestDirMutexChildIncrement$")
-		cmd.Env = append(os.Environ(), "LOCK_TEST_DIR_CHILD="+parent, "LOCK_TEST_CYCLES="+strconv.Itoa(cycles))
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+	// This process takes part too, through the lock file's path, as older
+	// versions did.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		plain := New(filepath.Join(parent, "d", "lock"))
+		for i := 0; i < cycles; i++ {
+			if err := plain.Lock(context.Background()); err != nil {
+				t.Error(err)
+				return
+			}
+			err := increment(counter)
+			plain.Unlock()
+			if err != nil {
+				t.Error(err)
+				return
+			}
 		}
-		cmds = append(cmds, cmd)
-	}
-	// And this process, through the lock file's path, as older versions did.
-	plain := New(filepath.Join(parent, "d", "lock"))
-	for i := 0; i < cycles; i++ {
-		if err := plain.Lock(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		increment(t, counter)
-		plain.Unlock()
-	}
-	for _, c := range cmds {
-		if err := c.Wait(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	}()
+	runChildren(t, "TestDirMutexChildIncrement", procs, "LOCK_TEST_DIR_CHILD="+parent, "LOCK_TEST_CYCLES="+strconv.Itoa(cycles))
+	<-done
 	data, _ := os.ReadFile(counter)
 	if want := strconv.Itoa((procs + 1) * cycles); string(data) != want {
 		t.Fatalf("counter %s, want %s", data, want)
@@ -344,19 +334,19 @@ func TestDirMutexChildIncrement(t *testing.T) {
 	m := newMutex()
 	for i := 0; i < cycles; i++ {
 		mustLockDir(t, m)
-		increment(t, filepath.Join(parent, "n"))
+		if err := increment(filepath.Join(parent, "n")); err != nil {
+			t.Fatal(err)
+		}
 		m.Unlock()
 	}
 }
 
-func increment(t *testing.T, counter string) {
-	t.Helper()
+// increment adds one to the number in the file counter.
+func increment(counter string) error {
 	data, err := os.ReadFile(counter)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	n, _ := strconv.Atoi(string(data))
-	if err := os.WriteFile(counter, []byte(strconv.Itoa(n+1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return os.WriteFile(counter, []byte(strconv.Itoa(n+1)), 0o644)
 }

@@ -107,21 +107,7 @@ func TestAcrossProcesses(t *testing.T) {
 	counter := filepath.Join(dir, "n")
 	os.WriteFile(counter, []byte("0"), 0o644)
 	const procs, cycles = 4, 100
-	var cmds []*exec.Cmd
-	for p := 0; p < procs; p++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestChildIncrement$")
-		cmd.Env = append(os.Environ(), "LOCK_TEST_CHILD="+dir, "LOCK_TEST_CYCLES="+strconv.Itoa(cycles))
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		cmds = append(cmds, cmd)
-	}
-	for _, c := range cmds {
-		if err := c.Wait(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	runChildren(t, "TestChildIncrement", procs, "LOCK_TEST_CHILD="+dir, "LOCK_TEST_CYCLES="+strconv.Itoa(cycles))
 	data, _ := os.ReadFile(counter)
 	if string(data) != fmt.Sprint(procs*cycles) {
 		t.Fatalf("counter %s, want %d", data, procs*cycles)
@@ -144,5 +130,27 @@ func TestChildIncrement(t *testing.T) {
 		n, _ := strconv.Atoi(string(data))
 		os.WriteFile(counter, []byte(strconv.Itoa(n+1)), 0o644)
 		m.Unlock()
+	}
+}
+
+// runChildren runs procs copies of this test binary at once, each running
+// only the test named test with env added to its environment, and waits for
+// them all; any that fails fails t.
+func runChildren(t *testing.T, test string, procs int, env ...string) {
+	t.Helper()
+	var cmds []*exec.Cmd
+	for p := 0; p < procs; p++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+		cmd.Env = append(os.Environ(), env...)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	for _, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -152,24 +151,11 @@ func (r *Removable) Remove() error {
 // open opens (creating if needed) the lock file read-write: never a
 // directory, never through a symbolic link, never inherited by children.
 func (r *Removable) open() (int, error) {
-	for try := 0; ; {
-		fd, err := unix.Open(r.path, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666)
-		if err == unix.EINTR {
-			continue
-		}
-		if (err == unix.EEXIST || err == unix.ESTALE) && try < 100 {
-			// On GlusterFS, an O_CREAT open racing another machine's
-			// create of the same file fails with EEXIST, and one racing
-			// its removal with ESTALE: open it again.
-			try++
-			time.Sleep(time.Millisecond)
-			continue
-		}
-		if err != nil {
-			return -1, r.wrap("open", err)
-		}
-		return fd, nil
+	fd, err := openLockFile(unix.AT_FDCWD, r.path, true)
+	if err != nil {
+		return -1, r.wrap("open", err)
 	}
+	return fd, nil
 }
 
 // wait blocks in flock on fd until the lock is granted or ctx is done. When

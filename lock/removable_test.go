@@ -253,21 +253,7 @@ func TestRemovableAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	const procs, cycles = 4, 150
-	var cmds []*exec.Cmd
-	for p := 0; p < procs; p++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestRemovableChildIncrement$")
-		cmd.Env = append(os.Environ(), removableChildEnv+"="+dir, "LOCK_TEST_CYCLES="+strconv.Itoa(cycles))
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		cmds = append(cmds, cmd)
-	}
-	for _, c := range cmds {
-		if err := c.Wait(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	runChildren(t, "TestRemovableChildIncrement", procs, removableChildEnv+"="+dir, "LOCK_TEST_CYCLES="+strconv.Itoa(cycles))
 	data, _ := os.ReadFile(counter)
 	if string(data) != fmt.Sprint(procs*cycles) {
 		t.Fatalf("counter %s, want %d", data, procs*cycles)
