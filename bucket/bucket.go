@@ -270,11 +270,24 @@ func (b *Bucket[K, V]) set(key K, value V, lifetime time.Duration) error {
 	if err != nil {
 		return err
 	}
-	data, err := b.Encode(value)
+	data, err := b.encodeForPut(value)
 	if err != nil {
 		return err
 	}
 	return b.st.Put(kb, b.record(data, lifetime))
+}
+
+// encodeForPut encodes value for Put, which copies what it is given into the
+// entry it writes and keeps no reference: a Raw []byte goes as it is,
+// without the copy Encode makes (a whole copy of the value, the dearest part
+// of encoding a large one).
+func (b *Bucket[K, V]) encodeForPut(value V) ([]byte, error) {
+	if b.codec == Raw {
+		if x, ok := any(value).([]byte); ok {
+			return x, nil
+		}
+	}
+	return b.Encode(value)
 }
 
 // record returns a record of encoded data written now, expiring after lifetime.

@@ -39,6 +39,17 @@ func TestRawCodec(t *testing.T) {
 	if v, err := bs.Get("empty"); v == nil || len(v) != 0 || err != nil {
 		t.Fatalf("empty: %#v %v", v, err)
 	}
+	// Set takes no reference to the caller's slice, warm or cold.
+	mine := []byte("original")
+	bs.Set("mine", mine)
+	copy(mine, "CHANGED!")
+	if v, _ := bs.Get("mine"); string(v) != "original" {
+		t.Fatalf("a change to the caller's slice after Set reached the bucket: %q", v)
+	}
+	bs.Unload("mine")
+	if v, _ := bs.Get("mine"); string(v) != "original" {
+		t.Fatalf("on disk: %q", v)
+	}
 	type text string
 	ts := open[string, text](t, t.TempDir(), Options{Codec: Raw})
 	ts.Set("t", "hello")
