@@ -10,6 +10,7 @@ package entry
 
 import (
 	"encoding/binary"
+	"slices"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -92,6 +93,7 @@ type Entry struct {
 // expiresAt of 0 means never.
 func Append(dst []byte, codec string, writtenAt, expiresAt int64, key, value []byte) []byte {
 	start := len(dst)
+	dst = slices.Grow(dst, HeaderSize+len(codec)+len(key)+len(value))
 	dst = append(dst, make([]byte, HeaderSize)...)
 	dst = append(dst, codec...)
 	dst = append(dst, key...)
