@@ -134,7 +134,7 @@ func (s *Store) sweepShard(i int, all bool) (PruneInfo, error) {
 				info.Files++
 				info.Bytes += size
 			case err != unix.ENOENT && firstErr == nil:
-				firstErr = s.pathErr("remove", s.layout.DirName(i)+"/"+name, err)
+				firstErr = s.pathErr("remove", s.shardRel(i, name), err)
 			}
 			continue
 		}
@@ -162,7 +162,7 @@ func (s *Store) sweepShard(i int, all bool) (PruneInfo, error) {
 func (s *Store) sweepKeyLock(i int, name string) PruneInfo {
 	var info PruneInfo
 	path := filepath.Join(s.dir, s.layout.DirName(i), name)
-	size := fileSize(s.root, s.layout.DirName(i)+"/"+name)
+	size := fileSize(s.root, s.shardRel(i, name))
 	l := lock.NewRemovable(path)
 	if ok, err := l.TryLock(); err != nil || !ok {
 		return info

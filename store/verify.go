@@ -63,12 +63,12 @@ func (s *Store) damagedLocked(dirfd int, name string, h uint64, i int) (bool, in
 		return false, 0, nil
 	}
 	if err != nil {
-		return false, 0, s.pathErr("open", s.layout.DirName(i)+"/"+name, err)
+		return false, 0, s.pathErr("open", s.shardRel(i, name), err)
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return false, 0, s.pathErr("stat", s.layout.DirName(i)+"/"+name, err)
+		return false, 0, s.pathErr("stat", s.shardRel(i, name), err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return false, st.Size, nil // not ours to remove
@@ -89,7 +89,7 @@ func (s *Store) damagedLocked(dirfd int, name string, h uint64, i int) (bool, in
 			continue
 		}
 		if err != nil {
-			return false, st.Size, s.pathErr("read", s.layout.DirName(i)+"/"+name, err)
+			return false, st.Size, s.pathErr("read", s.shardRel(i, name), err)
 		}
 		if m == 0 {
 			return true, st.Size, nil // shrank under us: damaged

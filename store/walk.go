@@ -59,7 +59,7 @@ func (s *Store) Len() (int, error) {
 				hdr, _, err := readHeader(dirfd, name, h, s.layout, i)
 				if err != nil {
 					if !entry.IsDamage(err) && !errors.Is(err, errNotFile) && err != unix.ENOENT {
-						errs = append(errs, s.pathErr("read", s.layout.DirName(i)+"/"+name, err))
+						errs = append(errs, s.pathErr("read", s.shardRel(i, name), err))
 					}
 					continue
 				}

@@ -121,7 +121,7 @@ func (s *Store) removeLocked(i, dirfd int, name string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, s.pathErr("remove", s.layout.DirName(i)+"/"+name, err)
+		return false, s.pathErr("remove", s.shardRel(i, name), err)
 	}
 	return true, nil
 }
@@ -134,10 +134,9 @@ func (s *Store) writeLocked(i, dirfd int, buf []byte) error {
 	h := shard.Hash(key)
 	name := shard.EntryName(h)
 	tmp := s.tempName(h)
-	rel := s.layout.DirName(i) + "/"
 	fd, err := unix.Openat(dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666)
 	if err != nil {
-		return s.pathErr("create", rel+tmp, err)
+		return s.pathErr("create", s.shardRel(i, tmp), err)
 	}
 	var st unix.Stat_t
 	err = writeAll(fd, buf)
@@ -155,7 +154,7 @@ func (s *Store) writeLocked(i, dirfd int, buf []byte) error {
 	}
 	if err != nil {
 		unix.Unlinkat(dirfd, tmp, 0)
-		return s.pathErr("write", rel+tmp, err)
+		return s.pathErr("write", s.shardRel(i, tmp), err)
 	}
 	s.beginChange(i)
 	oldSize, existed := int64(0), false
@@ -169,7 +168,7 @@ func (s *Store) writeLocked(i, dirfd int, buf []byte) error {
 	gen := s.endChange(i)
 	if err != nil {
 		unix.Unlinkat(dirfd, tmp, 0)
-		return s.pathErr("rename", rel+name, err)
+		return s.pathErr("rename", s.shardRel(i, name), err)
 	}
 	if existed {
 		s.account(i, dirfd, int64(len(buf))-oldSize, 0)
@@ -183,6 +182,12 @@ func (s *Store) writeLocked(i, dirfd int, buf []byte) error {
 		s.mem.put(i, h, key, rec, gen, idOf(&st), recency(&st))
 	}
 	return nil
+}
+
+// shardRel is the path of name in shard i, relative to the bucket directory
+// (for errors).
+func (s *Store) shardRel(i int, name string) string {
+	return s.layout.DirName(i) + "/" + name
 }
 
 func writeAll(fd int, b []byte) error {
