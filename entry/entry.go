@@ -92,12 +92,25 @@ type Entry struct {
 // Append appends the encoding of an entry to dst and returns the result.
 // expiresAt of 0 means never.
 func Append(dst []byte, codec string, writtenAt, expiresAt int64, key, value []byte) []byte {
-	start := len(dst)
 	dst = slices.Grow(dst, HeaderSize+len(codec)+len(key)+len(value))
+	dst = AppendHead(dst, codec, writtenAt, expiresAt, key, value)
+	return append(dst, value...)
+}
+
+// AppendHead appends all of an entry's encoding that comes before the value
+// (the header, whose checksums cover value too, the codec's name and the key)
+// and returns the result: the entry is that followed by value. A writer of a
+// large value writes the two pieces one after the other, without copying the
+// value into one buffer.
+func AppendHead(dst []byte, codec string, writtenAt, expiresAt int64, key, value []byte) []byte {
+	start := len(dst)
 	dst = append(dst, make([]byte, HeaderSize)...)
 	dst = append(dst, codec...)
 	dst = append(dst, key...)
-	dst = append(dst, value...)
+	var body xxhash.Digest
+	body.Reset()
+	body.Write(dst[start+HeaderSize:])
+	body.Write(value)
 	h := dst[start : start+HeaderSize]
 	copy(h[offMagic:], Magic)
 	binary.LittleEndian.PutUint16(h[offVersion:], Version)
@@ -106,7 +119,7 @@ func Append(dst []byte, codec string, writtenAt, expiresAt int64, key, value []b
 	binary.LittleEndian.PutUint64(h[offExpiresAt:], uint64(expiresAt))
 	binary.LittleEndian.PutUint32(h[offKeyLen:], uint32(len(key)))
 	binary.LittleEndian.PutUint64(h[offValueLen:], uint64(len(value)))
-	binary.LittleEndian.PutUint64(h[offBodySum:], xxhash.Sum64(dst[start+HeaderSize:]))
+	binary.LittleEndian.PutUint64(h[offBodySum:], body.Sum64())
 	binary.LittleEndian.PutUint64(h[offHeaderSum:], xxhash.Sum64(h[:offHeaderSum]))
 	return dst
 }

@@ -39,6 +39,26 @@ func TestAppendKeepsPrefix(t *testing.T) {
 	}
 }
 
+// An entry written in two pieces, the head and then the value, is the entry
+// Append makes, and its checksums cover the value.
+func TestAppendHeadThenValue(t *testing.T) {
+	value := bytes.Repeat([]byte("value "), 20000)
+	head := AppendHead([]byte("p"), "raw", 5, 6, []byte("key"), value)
+	whole := append(head, value...)
+	if want := Append([]byte("p"), "raw", 5, 6, []byte("key"), value); !bytes.Equal(whole, want) {
+		t.Fatal("head followed by value differs from Append")
+	}
+	e, err := Decode(whole[1:])
+	if err != nil || !bytes.Equal(e.Value, value) || string(e.Key) != "key" {
+		t.Fatalf("decoded %q, %v", e.Key, err)
+	}
+	other := bytes.Clone(value)
+	other[len(other)-1] ^= 1
+	if _, err := Decode(append(head[1:len(head):len(head)], other...)); !IsDamage(err) {
+		t.Fatalf("a different value after the head decoded: %v", err)
+	}
+}
+
 func TestDamage(t *testing.T) {
 	good := sample()
 	cases := []struct {

@@ -478,3 +478,38 @@ func TestPruneRemovesOnlyUnheldKeyLocks(t *testing.T) {
 		t.Fatal("a held lock file was removed")
 	}
 }
+
+// A large value is written from the caller's bytes after its entry's head:
+// the file is the same entry, the caller's slice is not kept, and the
+// memory layer holds the value only from its first read, never an older
+// value of the key.
+func TestLargeValue(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	if err := s.Put([]byte("k"), rec("small and old")); err != nil {
+		t.Fatal(err)
+	}
+	mustGet(t, s, "k") // kept in memory
+	large := bytes.Repeat([]byte("0123456789abcdef"), largeValue/16+1)
+	want := string(large)
+	if err := s.Put([]byte("k"), Record{Codec: "raw", Value: large}); err != nil {
+		t.Fatal(err)
+	}
+	large[0] = 'X' // the caller's bytes are the caller's again
+	before := s.Stats().MemoryHits
+	if got := mustGet(t, s, "k"); got != want {
+		t.Fatalf("first Get after a large Put: %d bytes, want the %d written", len(got), len(want))
+	}
+	if s.Stats().MemoryHits != before {
+		t.Fatal("the first Get of a large value came from memory")
+	}
+	if got := mustGet(t, s, "k"); got != want || s.Stats().MemoryHits != before+1 {
+		t.Fatalf("second Get: %d bytes, memory hits %d (want %d)", len(got), s.Stats().MemoryHits, before+1)
+	}
+	data, err := os.ReadFile(filepath.Join(s.Dir(), s.Layout().EntryPath(shard.Hash([]byte("k")))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := entry.Decode(data); err != nil || string(e.Value) != want {
+		t.Fatalf("the file is not the entry: %v", err)
+	}
+}

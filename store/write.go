@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
+	"slices"
 
 	"golang.org/x/sys/unix"
 
@@ -49,7 +51,7 @@ func (s *Store) WriteShard(i int, items []Item) []error {
 		return fail(err)
 	}
 	now := s.opts.Now()
-	bufs := make([][]byte, len(items))
+	heads := make([][]byte, len(items)) // each entry's head, or all of it for a small value
 	for j, it := range items {
 		if s.layout.Index(shard.Hash(it.Key)) != i {
 			errs[j] = fmt.Errorf("store: key belongs to shard %d, not %d", s.layout.Index(shard.Hash(it.Key)), i)
@@ -70,14 +72,18 @@ func (s *Store) WriteShard(i int, items []Item) []error {
 		if !it.ExpiresAt.IsZero() {
 			exp = it.ExpiresAt.UnixNano()
 		}
-		bufs[j] = entry.Append(nil, it.Codec, written.UnixNano(), exp, it.Key, it.Value)
+		if len(it.Value) >= largeValue {
+			heads[j] = entry.AppendHead(nil, it.Codec, written.UnixNano(), exp, it.Key, it.Value)
+		} else {
+			heads[j] = entry.Append(nil, it.Codec, written.UnixNano(), exp, it.Key, it.Value)
+		}
 	}
 	dirfd, unlock, err := s.lockShard(context.Background(), i)
 	if err != nil {
 		return fail(err)
 	}
 	defer unlock()
-	for j, buf := range bufs {
+	for j, head := range heads {
 		switch {
 		case errs[j] != nil:
 		case items[j].Delete:
@@ -86,8 +92,10 @@ func (s *Store) WriteShard(i int, items []Item) []error {
 			if removed {
 				s.stats.deletes.Add(1)
 			}
+		case len(items[j].Value) >= largeValue:
+			errs[j] = s.writeLocked(i, dirfd, head, items[j].Value)
 		default:
-			errs[j] = s.writeLocked(i, dirfd, buf)
+			errs[j] = s.writeLocked(i, dirfd, head, nil)
 		}
 	}
 	if s.trimmer != nil {
@@ -126,11 +134,19 @@ func (s *Store) removeLocked(i, dirfd int, name string) (bool, error) {
 	return true, nil
 }
 
+// largeValue is the size from which a value is written straight from the
+// caller's bytes, after its entry's head, rather than copied into one buffer
+// with it; such a value is kept in memory once it is first read, not when it
+// is written.
+const largeValue = 64 << 10
+
 // writeLocked writes one encoded entry into shard i, whose lock the caller
-// holds and whose directory is open as dirfd.
-func (s *Store) writeLocked(i, dirfd int, buf []byte) error {
-	hdr, _ := entry.ParseHeader(buf)
-	key := buf[hdr.KeyOffset():hdr.ValueOffset():hdr.ValueOffset()]
+// holds and whose directory is open as dirfd: head, then value (nil when
+// head is the whole entry, which is then kept in memory).
+func (s *Store) writeLocked(i, dirfd int, head, value []byte) error {
+	hdr, _ := entry.ParseHeader(head)
+	key := head[hdr.KeyOffset():hdr.ValueOffset():hdr.ValueOffset()]
+	size := int64(len(head) + len(value))
 	h := shard.Hash(key)
 	name := shard.EntryName(h)
 	tmp := s.tempName(h)
@@ -139,7 +155,7 @@ func (s *Store) writeLocked(i, dirfd int, buf []byte) error {
 		return s.pathErr("create", s.shardRel(i, tmp), err)
 	}
 	var st unix.Stat_t
-	err = writeAll(fd, buf)
+	err = writeAll(fd, head, value)
 	if err == nil {
 		err = stampTimes(fd, s.opts.Now(), hdr.ExpiresAt)
 	}
@@ -171,13 +187,15 @@ func (s *Store) writeLocked(i, dirfd int, buf []byte) error {
 		return s.pathErr("rename", s.shardRel(i, name), err)
 	}
 	if existed {
-		s.account(i, dirfd, int64(len(buf))-oldSize, 0)
+		s.account(i, dirfd, size-oldSize, 0)
 	} else {
-		s.account(i, dirfd, int64(len(buf)), 1)
+		s.account(i, dirfd, size, 1)
 	}
 	s.stats.sets.Add(1)
-	if s.mem != nil {
-		rec := recordOf(entry.Entry{Header: hdr, Key: key, Value: buf[hdr.ValueOffset():]})
+	if s.mem != nil && value != nil {
+		s.mem.forget(i, h) // an older copy must not outlive the file it came from
+	} else if s.mem != nil {
+		rec := recordOf(entry.Entry{Header: hdr, Key: key, Value: head[hdr.ValueOffset():]})
 		rec.Slot = new(Slot)
 		s.mem.put(i, h, key, rec, gen, idOf(&st), recency(&st))
 	}
@@ -190,18 +208,39 @@ func (s *Store) shardRel(i int, name string) string {
 	return s.layout.DirName(i) + "/" + name
 }
 
-func writeAll(fd int, b []byte) error {
-	for len(b) > 0 {
-		n, err := unix.Write(fd, b)
+// writeAll writes the pieces to fd one after the other, in as few calls as
+// the kernel allows.
+func writeAll(fd int, pieces ...[]byte) error {
+	pieces = slices.DeleteFunc(pieces, func(b []byte) bool { return len(b) == 0 })
+	for {
+		var n int
+		var err error
+		switch len(pieces) {
+		case 0:
+			return nil
+		case 1:
+			n, err = unix.Write(fd, pieces[0])
+		default:
+			n, err = unix.Writev(fd, pieces)
+		}
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		b = b[n:]
+		if n == 0 {
+			return io.ErrShortWrite
+		}
+		for n > 0 {
+			k := min(n, len(pieces[0]))
+			pieces[0] = pieces[0][k:]
+			n -= k
+			if len(pieces[0]) == 0 {
+				pieces = pieces[1:]
+			}
+		}
 	}
-	return nil
 }
 
 // Delete removes key's entry. It returns ErrNotFound when Get would not find
