@@ -270,24 +270,19 @@ func (b *Bucket[K, V]) set(key K, value V, lifetime time.Duration) error {
 	if err != nil {
 		return err
 	}
-	data, err := b.encodeForPut(value)
+	if b.codec == Raw {
+		// The caller's bytes go to Put as they are, without the copy Encode
+		// makes (a whole copy of the value, the dearest part of encoding a
+		// large one): Put copies them into the entry and keeps no reference.
+		if x, ok := any(value).([]byte); ok {
+			return b.st.Put(kb, b.record(x, lifetime))
+		}
+	}
+	data, err := b.Encode(value)
 	if err != nil {
 		return err
 	}
-	return b.st.Put(kb, b.record(data, lifetime))
-}
-
-// encodeForPut encodes value for Put, which copies what it is given into the
-// entry it writes and keeps no reference: a Raw []byte goes as it is,
-// without the copy Encode makes (a whole copy of the value, the dearest part
-// of encoding a large one).
-func (b *Bucket[K, V]) encodeForPut(value V) ([]byte, error) {
-	if b.codec == Raw {
-		if x, ok := any(value).([]byte); ok {
-			return x, nil
-		}
-	}
-	return b.Encode(value)
+	return b.st.PutOwned(kb, b.record(data, lifetime)) // freshly encoded: the Store may keep it
 }
 
 // record returns a record of encoded data written now, expiring after lifetime.

@@ -65,7 +65,8 @@ func (d *Bucket[K, V]) Sync() error {
 		g.Go(func() error {
 			items := make([]store.Item, len(bt.ops))
 			for j, o := range bt.ops {
-				items[j] = store.Item{Key: []byte(bt.keys[j]), Delete: bt.del[j]}
+				// Owned: a pending value was encoded for this Bucket and is never changed.
+				items[j] = store.Item{Key: []byte(bt.keys[j]), Delete: bt.del[j], Owned: true}
 				if !bt.del[j] {
 					items[j].Record = o.rec
 				}

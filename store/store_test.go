@@ -482,7 +482,7 @@ func TestPruneRemovesOnlyUnheldKeyLocks(t *testing.T) {
 // A large value is written from the caller's bytes after its entry's head:
 // the file is the same entry, the caller's slice is not kept, and the
 // memory layer holds the value only from its first read, never an older
-// value of the key.
+// value of the key; unless the caller gave the value to the Store.
 func TestLargeValue(t *testing.T) {
 	s := open(t, t.TempDir(), Options{})
 	if err := s.Put([]byte("k"), rec("small and old")); err != nil {
@@ -504,6 +504,15 @@ func TestLargeValue(t *testing.T) {
 	}
 	if got := mustGet(t, s, "k"); got != want || s.Stats().MemoryHits != before+1 {
 		t.Fatalf("second Get: %d bytes, memory hits %d (want %d)", len(got), s.Stats().MemoryHits, before+1)
+	}
+	// Given to the Store, a large value is kept in memory from its write.
+	owned := bytes.Repeat([]byte("fedcba9876543210"), largeValue/16+1)
+	if err := s.PutOwned([]byte("o"), Record{Codec: "raw", Value: owned}); err != nil {
+		t.Fatal(err)
+	}
+	before = s.Stats().MemoryHits
+	if got := mustGet(t, s, "o"); got != string(owned) || s.Stats().MemoryHits != before+1 {
+		t.Fatalf("Get after PutOwned: %d bytes, memory hits %d (want %d)", len(got), s.Stats().MemoryHits, before+1)
 	}
 	data, err := os.ReadFile(filepath.Join(s.Dir(), s.Layout().EntryPath(shard.Hash([]byte("k")))))
 	if err != nil {

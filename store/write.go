@@ -21,6 +21,11 @@ type Item struct {
 	Key []byte
 	Record
 	Delete bool
+	// Owned gives Value to the Store, which may then keep it in memory as
+	// it is: the caller never changes it again. Without it, the Store keeps
+	// no reference to Value (and keeps a large one in memory only from its
+	// first read).
+	Owned bool
 }
 
 // Put writes key's record, replacing any entry for key. rec.WrittenAt zero
@@ -30,6 +35,14 @@ type Item struct {
 func (s *Store) Put(key []byte, rec Record) error {
 	i := s.layout.Index(shard.Hash(key))
 	return s.WriteShard(i, []Item{{Key: key, Record: rec}})[0]
+}
+
+// PutOwned is Put of a rec.Value that the caller gives to the Store and
+// never changes again (a freshly encoded value): the Store may keep it in
+// memory as it is, without a copy, however large.
+func (s *Store) PutOwned(key []byte, rec Record) error {
+	i := s.layout.Index(shard.Hash(key))
+	return s.WriteShard(i, []Item{{Key: key, Record: rec, Owned: true}})[0]
 }
 
 // WriteShard applies items, which must all belong to shard i (see ShardOf),
@@ -93,9 +106,9 @@ func (s *Store) WriteShard(i int, items []Item) []error {
 				s.stats.deletes.Add(1)
 			}
 		case len(items[j].Value) >= largeValue:
-			errs[j] = s.writeLocked(i, dirfd, head, items[j].Value)
+			errs[j] = s.writeLocked(i, dirfd, head, items[j].Value, items[j].Owned)
 		default:
-			errs[j] = s.writeLocked(i, dirfd, head, nil)
+			errs[j] = s.writeLocked(i, dirfd, head, nil, false)
 		}
 	}
 	if s.trimmer != nil {
@@ -136,14 +149,15 @@ func (s *Store) removeLocked(i, dirfd int, name string) (bool, error) {
 
 // largeValue is the size from which a value is written straight from the
 // caller's bytes, after its entry's head, rather than copied into one buffer
-// with it; such a value is kept in memory once it is first read, not when it
-// is written.
+// with it. Such a value is kept in memory when it is written only if the
+// caller gave it to the Store (Owned); otherwise from its first read.
 const largeValue = 64 << 10
 
 // writeLocked writes one encoded entry into shard i, whose lock the caller
 // holds and whose directory is open as dirfd: head, then value (nil when
-// head is the whole entry, which is then kept in memory).
-func (s *Store) writeLocked(i, dirfd int, head, value []byte) error {
+// head is the whole entry). The memory layer keeps the value from head, or
+// value itself when owned says it may.
+func (s *Store) writeLocked(i, dirfd int, head, value []byte, owned bool) error {
 	hdr, _ := entry.ParseHeader(head)
 	key := head[hdr.KeyOffset():hdr.ValueOffset():hdr.ValueOffset()]
 	size := int64(len(head) + len(value))
@@ -192,10 +206,15 @@ func (s *Store) writeLocked(i, dirfd int, head, value []byte) error {
 		s.account(i, dirfd, size, 1)
 	}
 	s.stats.sets.Add(1)
-	if s.mem != nil && value != nil {
+	switch {
+	case s.mem == nil:
+	case value != nil && !owned:
 		s.mem.forget(i, h) // an older copy must not outlive the file it came from
-	} else if s.mem != nil {
-		rec := recordOf(entry.Entry{Header: hdr, Key: key, Value: head[hdr.ValueOffset():]})
+	default:
+		if value == nil {
+			value = head[hdr.ValueOffset():]
+		}
+		rec := recordOf(entry.Entry{Header: hdr, Key: key, Value: value})
 		rec.Slot = new(Slot)
 		s.mem.put(i, h, key, rec, gen, idOf(&st), recency(&st))
 	}
