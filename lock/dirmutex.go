@@ -203,24 +203,13 @@ func (m *DirMutex) ready() error {
 // sem once flock returns. The files stay open meanwhile, since sem guards
 // them.
 func (m *DirMutex) wait(ctx context.Context) (cancelled bool, err error) {
-	if ctx.Done() == nil {
-		return false, flockRetry(m.fd, unix.LOCK_EX)
-	}
 	fd := m.fd
-	done := make(chan error, 1)
-	go func() { done <- flockRetry(fd, unix.LOCK_EX) }()
-	select {
-	case err := <-done:
-		return false, err
-	case <-ctx.Done():
-		go func() {
-			if err := <-done; err == nil {
-				flockRetry(fd, unix.LOCK_UN)
-			}
-			<-m.sem
-		}()
-		return true, nil
-	}
+	return flockWait(ctx, fd, func(flockErr error) {
+		if flockErr == nil {
+			flockRetry(fd, unix.LOCK_UN)
+		}
+		<-m.sem
+	})
 }
 
 // check finishes a lock attempt whose flock returned flockErr. It reports

@@ -162,6 +162,14 @@ func (r *Removable) open() (int, error) {
 // ctx ends first it reports cancelled, and hands fd to the waiting goroutine,
 // which closes it (dropping any lock it got) once flock returns.
 func (r *Removable) wait(ctx context.Context, fd int) (cancelled bool, err error) {
+	return flockWait(ctx, fd, func(error) { unix.Close(fd) })
+}
+
+// flockWait takes an exclusive flock on fd, waiting until it is granted or
+// ctx is done; a wait that honours ctx runs flock in a goroutine of its own.
+// When ctx ends first it reports cancelled, and that goroutine calls abandon
+// with flock's result once flock returns (abandon must drop a lock it got).
+func flockWait(ctx context.Context, fd int, abandon func(flockErr error)) (cancelled bool, err error) {
 	if ctx.Done() == nil {
 		return false, flockRetry(fd, unix.LOCK_EX)
 	}
@@ -171,10 +179,7 @@ func (r *Removable) wait(ctx context.Context, fd int) (cancelled bool, err error
 	case err := <-done:
 		return false, err
 	case <-ctx.Done():
-		go func() {
-			<-done
-			unix.Close(fd)
-		}()
+		go func() { abandon(<-done) }()
 		return true, nil
 	}
 }
