@@ -23,8 +23,9 @@ var ErrClosed = errors.New("lock: closed")
 //
 // Files kept open can be removed, replaced or moved while the lock is free.
 // So Lock checks, once flock(2) has granted it, that the directory is still
-// the one its name in the parent names, and that the locked file is still
-// the one the lock file's name in that directory names. If either has
+// the one its name in the parent names, and that the locked file still has a
+// name (deleted or replaced, it has none; on a network filesystem it asks
+// whether the lock file's name still names it). If either has
 // changed (the directory removed and made again, swapped for a symbolic
 // link, the lock file deleted), Lock lets go, opens both afresh and starts
 // again. Without that check, two processes could each hold a lock on a
@@ -60,8 +61,9 @@ type DirMutex struct {
 // DirOptions are NewDir's settings.
 type DirOptions struct {
 	// OpenDir opens the directory (creating it if needed) and returns its
-	// descriptor. It is called with no lock held, on first use and after
-	// the directory was found replaced.
+	// descriptor. It is called with no flock held (other goroutines of this
+	// DirMutex wait), on first use and after the directory or the lock file
+	// was found replaced.
 	OpenDir func() (int, error)
 	// Fresh makes every identity check ask the filesystem's server rather
 	// than trust attributes the kernel cached (statx AT_STATX_FORCE_SYNC),
