@@ -175,6 +175,21 @@ func (m *DirMutex) ready() error {
 	if m.fd >= 0 {
 		return nil
 	}
+	// On a network filesystem, a directory or file another machine has just
+	// made or replaced can fail its first stat with ESTALE; anywhere, one
+	// removed between its open and its stat has no name (ENOENT): open
+	// afresh.
+	for try := 0; ; try++ {
+		err := m.open()
+		if err == nil || !errors.Is(err, unix.ESTALE) && !errors.Is(err, unix.ENOENT) || try == 100 {
+			return err
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// open opens the directory and the lock file, and records their identities.
+func (m *DirMutex) open() error {
 	dirfd, err := m.openDir()
 	if err != nil {
 		return err

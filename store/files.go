@@ -56,10 +56,17 @@ func isMissing(err error) bool {
 // last used (Unix ns).
 func (s *Store) readEntry(rel string, stamp bool) (entry.Entry, fileID, int64, error) {
 	// On a shared filesystem an open can race another machine's rename and
-	// fail with ESTALE: retry, then call it a miss, never damage.
+	// fail with ESTALE, or (GlusterFS) with ENOENT although the name holds a
+	// file before and after: retry, confirming a miss by asking the server
+	// whether the name holds a file, then call it a miss, never damage.
 	for try := 0; ; try++ {
 		e, id, used, err := s.readEntryOnce(rel, stamp)
-		if !errors.Is(err, unix.ESTALE) {
+		retry := errors.Is(err, unix.ESTALE)
+		if err == ErrNotFound && s.opts.SharedFilesystem && try < 3 {
+			var st unix.Stat_t
+			retry = s.lstatAt(s.root, rel, &st) == nil
+		}
+		if !retry {
 			return e, id, used, err
 		}
 		if try == 3 {
