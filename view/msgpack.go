@@ -71,8 +71,19 @@ func decodeOrderedMap(d *msgpack.Decoder) (any, error) {
 	return m, nil
 }
 
+// maxKeyNesting bounds how deep map keys that are not strings (each shown as
+// its JSON text, escaped into a JSON string) may hold other such keys. Each
+// level escapes the quotes and backslashes of the one inside it, so the text
+// can double with every level: without a bound, a value of a kilobyte could
+// ask for more text than there is memory.
+const maxKeyNesting = 8
+
 // appendJSON appends the compact JSON text of a decoded value.
-func appendJSON(dst []byte, v any) ([]byte, error) {
+func appendJSON(dst []byte, v any) ([]byte, error) { return appendJSONKeyed(dst, v, 0) }
+
+// appendJSONKeyed is appendJSON for a value inside keys levels of map keys
+// that are not strings.
+func appendJSONKeyed(dst []byte, v any, keys int) ([]byte, error) {
 	switch x := v.(type) {
 	case orderedMap:
 		dst = append(dst, '{')
@@ -82,7 +93,10 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 			}
 			k, ok := e.k.(string)
 			if !ok {
-				text, err := appendJSON(nil, e.k)
+				if keys == maxKeyNesting {
+					return nil, fmt.Errorf("map keys that are maps or arrays nest more than %d deep", maxKeyNesting)
+				}
+				text, err := appendJSONKeyed(nil, e.k, keys+1)
 				if err != nil {
 					return nil, err
 				}
@@ -91,7 +105,7 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 			dst = appendString(dst, k)
 			dst = append(dst, ':')
 			var err error
-			if dst, err = appendJSON(dst, e.v); err != nil {
+			if dst, err = appendJSONKeyed(dst, e.v, keys); err != nil {
 				return nil, err
 			}
 		}
@@ -103,7 +117,7 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			var err error
-			if dst, err = appendJSON(dst, e); err != nil {
+			if dst, err = appendJSONKeyed(dst, e, keys); err != nil {
 				return nil, err
 			}
 		}

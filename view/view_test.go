@@ -518,3 +518,25 @@ func TestVerifyFindsBodyDamage(t *testing.T) {
 		t.Errorf("Verify judged the sound entry %v", status[good.Path])
 	}
 }
+
+// Map keys that are maps show as escaped JSON text, which can double in size
+// with each level: past maxKeyNesting levels the value is refused, in time,
+// instead of asking for more text than there is memory.
+func TestMsgpackKeysNestedInKeys(t *testing.T) {
+	nest := func(levels int) []byte {
+		b := []byte{0xc0} // nil, a key that is not a string
+		for range levels {
+			b = append(append([]byte{0x81}, b...), 0xc0) // {b: nil}
+		}
+		return b
+	}
+	if _, err := msgpackJSON(nest(maxKeyNesting)); err != nil {
+		t.Fatalf("%d levels of maps in keys: %v", maxKeyNesting, err)
+	}
+	if _, err := msgpackJSON(nest(maxKeyNesting + 1)); err == nil {
+		t.Fatalf("%d levels of maps in keys were shown", maxKeyNesting+1)
+	}
+	if _, err := msgpackJSON(nest(200)); err == nil {
+		t.Fatal("200 levels of maps in keys were shown")
+	}
+}
