@@ -31,22 +31,9 @@ func (r *report) text(w io.Writer) {
 		fmt.Fprintln(w, l)
 	}
 	fmt.Fprintf(w, "command: %s\n", r.command())
-	titles, tables := opTables(rows)
-	for i, t := range tables {
-		fmt.Fprintf(w, "\n== %s ==\n", titles[i])
-		t.text(w)
-	}
-	if bt := batchTable(rows); len(bt.rows) > 0 {
-		fmt.Fprintf(w, "\n== batch writes ==\n")
-		bt.text(w)
-	}
-	if mt := rssTable(rows); len(mt.rows) > 0 {
-		fmt.Fprintf(w, "\n== memory: open a store, read some keys ==\n")
-		mt.text(w)
-	}
-	if tt := targetsTable(rows); len(tt.rows) > 0 {
-		fmt.Fprintf(w, "\n== targets ==\n")
-		tt.text(w)
+	for _, s := range sections(rows) {
+		fmt.Fprintf(w, "\n== %s ==\n", s.textTitle)
+		s.table.text(w)
 	}
 	fmt.Fprintln(w, "\nnotes:")
 	for _, n := range r.notes() {
@@ -63,27 +50,41 @@ func (r *report) markdown(w io.Writer) {
 		fmt.Fprintln(w, "- "+l)
 	}
 	fmt.Fprintf(w, "\nCommand (in `bench/`):\n\n```\n%s\n```\n", r.command())
-	titles, tables := opTables(rows)
-	for i, t := range tables {
-		fmt.Fprintf(w, "\n### %s\n\n", titles[i])
-		t.markdown(w)
-	}
-	if bt := batchTable(rows); len(bt.rows) > 0 {
-		fmt.Fprintf(w, "\n### Batch writes\n\n")
-		bt.markdown(w)
-	}
-	if mt := rssTable(rows); len(mt.rows) > 0 {
-		fmt.Fprintf(w, "\n### Memory: open a store, read some keys\n\n")
-		mt.markdown(w)
-	}
-	if tt := targetsTable(rows); len(tt.rows) > 0 {
-		fmt.Fprintf(w, "\n### Targets\n\n")
-		tt.markdown(w)
+	for _, s := range sections(rows) {
+		fmt.Fprintf(w, "\n### %s\n\n", s.title)
+		s.table.markdown(w)
 	}
 	fmt.Fprintf(w, "\n### Notes\n\n")
 	for _, n := range r.notes() {
 		fmt.Fprintln(w, "- "+n)
 	}
+}
+
+// section is one table of the report, under its title (textTitle in the
+// plain-text report).
+type section struct {
+	title, textTitle string
+	table            *table
+}
+
+// sections are the report's tables in order: one per key count and value
+// size, then those of batches, memory and targets when they have rows.
+func sections(rows []*row) []section {
+	var out []section
+	titles, tables := opTables(rows)
+	for i, t := range tables {
+		out = append(out, section{titles[i], titles[i], t})
+	}
+	for _, s := range []section{
+		{"Batch writes", "batch writes", batchTable(rows)},
+		{"Memory: open a store, read some keys", "memory: open a store, read some keys", rssTable(rows)},
+		{"Targets", "targets", targetsTable(rows)},
+	} {
+		if len(s.table.rows) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // command is how to repeat this run.
