@@ -27,7 +27,8 @@ type PruneInfo struct {
 	Locks   int   // per-key lock files left by memoized runs that died
 }
 
-func (p *PruneInfo) add(q PruneInfo) {
+// Add adds q's counts to p's.
+func (p *PruneInfo) Add(q PruneInfo) {
 	p.Files += q.Files
 	p.Bytes += q.Bytes
 	p.Expired += q.Expired
@@ -75,7 +76,7 @@ func (s *Store) sweep(all bool) (PruneInfo, error) {
 			for i := int(next.Add(1) - 1); i < s.layout.Count(); i = int(next.Add(1) - 1) {
 				info, err := s.sweepShard(i, all)
 				mu.Lock()
-				total.add(info)
+				total.Add(info)
 				if err != nil {
 					errs = append(errs, err)
 				}
@@ -108,7 +109,7 @@ func (s *Store) sweepShard(i int, all bool) (PruneInfo, error) {
 	var st unix.Stat_t
 	for _, name := range names {
 		if strings.HasSuffix(name, shard.KeyLockSuffix) {
-			info.add(s.sweepKeyLock(i, name))
+			info.Add(s.sweepKeyLock(i, name))
 			continue
 		}
 		if shard.IsTempName(name) || s.sweepKind(dirfd, false, name, all, now, &st) != nil {

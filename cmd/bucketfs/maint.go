@@ -140,11 +140,7 @@ func cmdPrune(args []string, stdout, stderr io.Writer) error {
 	bar := newProgress(stderr, "prune", n)
 	for i := 0; i < n; i++ {
 		info, err := st.PruneShard(i)
-		total.Files += info.Files
-		total.Bytes += info.Bytes
-		total.Expired += info.Expired
-		total.Corrupt += info.Corrupt
-		total.Temp += info.Temp
+		total.Add(info)
 		if err != nil {
 			errs = append(errs, err)
 		}
