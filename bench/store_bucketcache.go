@@ -4,7 +4,7 @@ import (
 	"errors"
 
 	"github.com/bucketcache/bucketcache/bucket"
-	"github.com/bucketcache/bucketcache/store"
+	"github.com/bucketcache/bucketcache/internal/store"
 )
 
 func init() {

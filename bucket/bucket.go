@@ -18,7 +18,7 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/bucketcache/bucketcache/store"
+	"github.com/bucketcache/bucketcache/internal/store"
 )
 
 // ErrNotFound reports that a key is missing, expired, older than the Bucket's

@@ -7,8 +7,8 @@ import (
 	"reflect"
 	"runtime/debug"
 
+	"github.com/bucketcache/bucketcache/internal/store"
 	"github.com/bucketcache/bucketcache/lock"
-	"github.com/bucketcache/bucketcache/store"
 )
 
 // Memoize returns fn wrapped so that its results are cached in b under the

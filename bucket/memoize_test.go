@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bucketcache/bucketcache/canon"
+	"github.com/bucketcache/bucketcache/internal/canon"
+	"github.com/bucketcache/bucketcache/internal/store"
 	"github.com/bucketcache/bucketcache/lock"
-	"github.com/bucketcache/bucketcache/store"
 
 	"github.com/bucketcache/bucketcache/internal/fakeclock"
 )

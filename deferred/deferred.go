@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/bucketcache/bucketcache/bucket"
-	"github.com/bucketcache/bucketcache/store"
+	"github.com/bucketcache/bucketcache/internal/store"
 )
 
 // opOverhead estimates the bytes a pending entry takes beyond its key and

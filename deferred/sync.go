@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bucketcache/bucketcache/bucket"
-	"github.com/bucketcache/bucketcache/store"
+	"github.com/bucketcache/bucketcache/internal/store"
 )
 
 // maxJoined bounds the number of individual failures Sync's error lists.

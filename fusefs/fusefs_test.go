@@ -19,9 +19,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bucketcache/bucketcache/bucket"
-	"github.com/bucketcache/bucketcache/canon"
+	"github.com/bucketcache/bucketcache/internal/canon"
+	"github.com/bucketcache/bucketcache/internal/view"
 	"github.com/bucketcache/bucketcache/shard"
-	"github.com/bucketcache/bucketcache/view"
 )
 
 type point struct {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/bucketcache/bucketcache/bucket"
-	"github.com/bucketcache/bucketcache/canon"
+	"github.com/bucketcache/bucketcache/internal/canon"
 	"github.com/bucketcache/bucketcache/internal/selfcheck"
 )
 

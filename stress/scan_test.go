@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bucketcache/bucketcache/entry"
 	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/shard"
 )
@@ -124,7 +123,7 @@ func checkEntryFile(path string, h uint64, layout shard.Layout, i int) (string, 
 	if err != nil {
 		return "", err
 	}
-	e, err := entry.Decode(data)
+	e, err := shard.Decode(data)
 	if err != nil {
 		return "", err
 	}

@@ -13,11 +13,10 @@ import (
 
 	"github.com/bucketcache/bucketcache/bucket"
 	"github.com/bucketcache/bucketcache/deferred"
-	"github.com/bucketcache/bucketcache/entry"
 	"github.com/bucketcache/bucketcache/fusefs"
 	"github.com/bucketcache/bucketcache/internal/selfcheck"
+	"github.com/bucketcache/bucketcache/internal/view"
 	"github.com/bucketcache/bucketcache/shard"
-	"github.com/bucketcache/bucketcache/view"
 )
 
 // sentinelWriter marks the values of sentinel entries: a value written by
@@ -35,7 +34,7 @@ func sentinelEntry(t testing.TB, b *vbucket, key string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return entry.Append(nil, "json", time.Now().UnixNano(), 0, kb, data)
+	return shard.Append(nil, "json", time.Now().UnixNano(), 0, kb, data)
 }
 
 // symlinkCase is one kind of planted symlink.

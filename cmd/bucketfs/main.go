@@ -14,8 +14,8 @@ import (
 	"strings"
 
 	"github.com/bucketcache/bucketcache/fusefs"
+	"github.com/bucketcache/bucketcache/internal/view"
 	"github.com/bucketcache/bucketcache/shard"
-	"github.com/bucketcache/bucketcache/view"
 )
 
 // Exit codes.

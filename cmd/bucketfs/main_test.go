@@ -22,10 +22,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bucketcache/bucketcache/bucket"
-	"github.com/bucketcache/bucketcache/canon"
 	"github.com/bucketcache/bucketcache/fusefs"
+	"github.com/bucketcache/bucketcache/internal/canon"
+	"github.com/bucketcache/bucketcache/internal/view"
 	"github.com/bucketcache/bucketcache/shard"
-	"github.com/bucketcache/bucketcache/view"
 )
 
 // binary is the bucketfs command, built once by TestMain.

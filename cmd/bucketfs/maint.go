@@ -10,9 +10,9 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/bucketcache/bucketcache/internal/store"
+	"github.com/bucketcache/bucketcache/internal/view"
 	"github.com/bucketcache/bucketcache/shard"
-	"github.com/bucketcache/bucketcache/store"
-	"github.com/bucketcache/bucketcache/view"
 )
 
 // cmdStats counts what the bucket holds, reading headers only.

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/bucketcache/bucketcache/entry"
-	"github.com/bucketcache/bucketcache/view"
+	"github.com/bucketcache/bucketcache/internal/view"
+	"github.com/bucketcache/bucketcache/shard"
 )
 
 // cmdLs lists the live entries, named as the mount names them.
@@ -76,7 +76,7 @@ func cmdGet(args []string, stdout, stderr io.Writer) error {
 	switch {
 	case errors.Is(err, view.ErrNotFound):
 		return fail(exitNoEntry, "%s: no live entry named %q", d.Path(), name)
-	case entry.IsDamage(err):
+	case shard.IsDamage(err):
 		return fmt.Errorf("%s/%s: entry %q is damaged: %w", d.Path(), e.Path, name, err)
 	case err != nil:
 		return err

@@ -7,7 +7,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bucketcache/bucketcache/entry"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -57,7 +56,7 @@ func (s *Store) tooOld(r Record, now time.Time) bool {
 	return s.opts.Lifetime > 0 && now.Sub(r.WrittenAt) > s.opts.Lifetime
 }
 
-func recordOf(e entry.Entry) Record {
+func recordOf(e shard.Entry) Record {
 	r := Record{Codec: e.Codec, Value: e.Value, WrittenAt: time.Unix(0, e.WrittenAt)}
 	if e.ExpiresAt != 0 {
 		r.ExpiresAt = time.Unix(0, e.ExpiresAt)
@@ -138,12 +137,12 @@ func (s *Store) cold(i int, h uint64, key []byte, gen uint64, now time.Time) (Re
 	rel := s.layout.EntryPath(h)
 	e, id, used, err := s.readEntry(rel, true)
 	if err == nil && string(e.Key) != string(key) {
-		err = entry.Damage(entry.ReasonKey)
+		err = shard.Damage(shard.ReasonKey)
 	}
 	if err != nil {
-		var d *entry.DamageError
+		var d *shard.DamageError
 		if errors.As(err, &d) {
-			if d.Reason != entry.ReasonKey { // a foreign key that hashed alike is not damage
+			if d.Reason != shard.ReasonKey { // a foreign key that hashed alike is not damage
 				s.stats.corrupt.Add(1)
 				if id != (fileID{}) { // a damaged file: remove it, unless replaced since
 					s.removeIfSame(i, h, id)

@@ -6,7 +6,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bucketcache/bucketcache/entry"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -51,14 +50,14 @@ func (s *Store) Len() (int, error) {
 			}
 			var st unix.Stat_t
 			if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil ||
-				st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size < entry.HeaderSize ||
+				st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size < shard.HeaderSize ||
 				expiredByTime(&st, now.UnixNano()) {
 				continue
 			}
 			if s.opts.Lifetime > 0 {
 				hdr, _, err := readHeader(dirfd, name, h, s.layout, i)
 				if err != nil {
-					if !entry.IsDamage(err) && !errors.Is(err, errNotFile) && err != unix.ENOENT {
+					if !shard.IsDamage(err) && !errors.Is(err, errNotFile) && err != unix.ENOENT {
 						errs = append(errs, s.pathErr("read", s.shardRel(i, name), err))
 					}
 					continue

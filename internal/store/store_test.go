@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bucketcache/bucketcache/entry"
 	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/shard"
 
@@ -161,7 +160,7 @@ func TestLifetimeBoundsAgeButNeverDeletes(t *testing.T) {
 func TestDamageIsAMiss(t *testing.T) {
 	dir := t.TempDir()
 	outside := filepath.Join(t.TempDir(), "sentinel")
-	os.WriteFile(outside, entry.Append(nil, "raw", 1, 0, []byte("k"), []byte("SECRET")), 0o644)
+	os.WriteFile(outside, shard.Append(nil, "raw", 1, 0, []byte("k"), []byte("SECRET")), 0o644)
 	cases := []struct {
 		name   string
 		damage func(path string)
@@ -171,7 +170,7 @@ func TestDamageIsAMiss(t *testing.T) {
 		{"flipped", func(p string) { b, _ := os.ReadFile(p); b[len(b)-1] ^= 1; os.WriteFile(p, b, 0o644) }},
 		{"magic", func(p string) { b, _ := os.ReadFile(p); b[0] = 'Z'; os.WriteFile(p, b, 0o644) }},
 		{"foreign key", func(p string) {
-			os.WriteFile(p, entry.Append(nil, "raw", 1, 0, []byte("other"), []byte("x")), 0o644)
+			os.WriteFile(p, shard.Append(nil, "raw", 1, 0, []byte("other"), []byte("x")), 0o644)
 		}},
 		{"directory", func(p string) { os.Remove(p); os.Mkdir(p, 0o755) }},
 		{"symlink", func(p string) { os.Remove(p); os.Symlink(outside, p) }},
@@ -219,7 +218,7 @@ func TestSymlinkedShardDirIsNotFollowed(t *testing.T) {
 	shardDir := filepath.Join(s.Dir(), s.Layout().DirName(s.ShardOf(key)))
 	outside := t.TempDir()
 	sentinel := filepath.Join(outside, shard.EntryName(h))
-	os.WriteFile(sentinel, entry.Append(nil, "raw", 1, 0, key, []byte("SECRET")), 0o644)
+	os.WriteFile(sentinel, shard.Append(nil, "raw", 1, 0, key, []byte("SECRET")), 0o644)
 	os.RemoveAll(shardDir)
 	os.Symlink(outside, shardDir)
 	if r, err := s.Get(key); err == nil {
@@ -518,7 +517,7 @@ func TestLargeValue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e, err := entry.Decode(data); err != nil || string(e.Value) != want {
+	if e, err := shard.Decode(data); err != nil || string(e.Value) != want {
 		t.Fatalf("the file is not the entry: %v", err)
 	}
 }

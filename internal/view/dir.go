@@ -12,7 +12,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bucketcache/bucketcache/entry"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -96,7 +95,7 @@ type Entry struct {
 	Name   string // the name the view shows
 	Hash   uint64 // the key's hash, which names the file
 	Key    []byte // the canonical key bytes, as stored
-	Header entry.Header
+	Header shard.Header
 	Path   string // the file's path relative to the bucket directory
 	ID     FileID
 	Perm   uint32 // the file's permission bits
@@ -130,7 +129,7 @@ const (
 type File struct {
 	Entry         // Name, Hash, Key and Header are set for Live and Expired
 	Status Status //
-	Reason entry.Reason
+	Reason shard.Reason
 	Size   int64 // size on disk
 }
 
@@ -142,7 +141,7 @@ type File struct {
 func (d *Dir) Scan(i int, fn func(f *File) bool) error { return d.scan(i, false, fn) }
 
 // Verify is Scan, but reads every entry file in full: an entry whose body
-// checksum is wrong is reported Damaged (with entry.ReasonBodySum). It
+// checksum is wrong is reported Damaged (with shard.ReasonBodySum). It
 // streams through each file, holding no value in memory.
 func (d *Dir) Verify(i int, fn func(f *File) bool) error { return d.scan(i, true, fn) }
 
@@ -198,13 +197,13 @@ func (d *Dir) scan(i int, full bool, fn func(f *File) bool) error {
 				if e.Header.Expired(now) {
 					f.Status = Expired
 				}
-			case entry.IsDamage(ierr):
+			case shard.IsDamage(ierr):
 				f.Status, f.Reason = Damaged, reasonOf(ierr)
 			default:
 				continue // unreadable: neither shown nor judged
 			}
 		case err == unix.ELOOP:
-			f.Status, f.Reason = Damaged, entry.ReasonNotRegular
+			f.Status, f.Reason = Damaged, shard.ReasonNotRegular
 		default:
 			continue // vanished since the listing
 		}
@@ -215,8 +214,8 @@ func (d *Dir) scan(i int, full bool, fn func(f *File) bool) error {
 	return nil
 }
 
-func reasonOf(err error) entry.Reason {
-	var d *entry.DamageError
+func reasonOf(err error) shard.Reason {
+	var d *shard.DamageError
 	if errors.As(err, &d) {
 		return d.Reason
 	}
@@ -237,7 +236,7 @@ func (d *Dir) Entries(i int) ([]Entry, error) {
 
 // Stat returns the entry in the file for hash h, live or expired, with its
 // header and key checked. A missing file is ErrNotFound; a damaged one an
-// error for which entry.IsDamage is true.
+// error for which shard.IsDamage is true.
 func (d *Dir) Stat(h uint64) (Entry, error) {
 	rel := d.layout.EntryPath(h)
 	fd, err := openBeneath(d.root, rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW)
@@ -246,13 +245,13 @@ func (d *Dir) Stat(h uint64) (Entry, error) {
 	case isMissing(err):
 		return Entry{}, ErrNotFound
 	case isLink(err):
-		return Entry{}, entry.Damage(entry.ReasonNotRegular)
+		return Entry{}, shard.Damage(shard.ReasonNotRegular)
 	default:
 		return Entry{}, &fs.PathError{Op: "open", Path: filepath.Join(d.path, rel), Err: err}
 	}
 	defer unix.Close(fd)
 	e, _, err := d.inspect(fd, h, d.layout.Index(h))
-	if err != nil && !entry.IsDamage(err) {
+	if err != nil && !shard.IsDamage(err) {
 		err = &fs.PathError{Op: "read", Path: filepath.Join(d.path, rel), Err: err}
 	}
 	e.Path = rel
@@ -267,7 +266,7 @@ func (d *Dir) Lookup(name string) (Entry, error) {
 		return Entry{}, ErrNotFound
 	}
 	e, err := d.Stat(p.Hash)
-	if entry.IsDamage(err) {
+	if shard.IsDamage(err) {
 		return Entry{}, ErrNotFound
 	}
 	if err != nil {
@@ -288,14 +287,14 @@ const headerRead = 4096
 
 // inspect reads and checks the header and key of the entry file open as fd,
 // whose name says its key hashes to h, in shard i. It returns the file's
-// size. Damage is a *entry.DamageError.
+// size. Damage is a *shard.DamageError.
 func (d *Dir) inspect(fd int, h uint64, i int) (Entry, int64, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return Entry{}, 0, err
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return Entry{}, st.Size, entry.Damage(entry.ReasonNotRegular)
+		return Entry{}, st.Size, shard.Damage(shard.ReasonNotRegular)
 	}
 	buf := make([]byte, min(st.Size, headerRead))
 	n, err := pread(fd, buf, 0)
@@ -303,15 +302,15 @@ func (d *Dir) inspect(fd int, h uint64, i int) (Entry, int64, error) {
 		return Entry{}, st.Size, err
 	}
 	buf = buf[:n]
-	hdr, err := entry.ParseHeader(buf)
+	hdr, err := shard.ParseHeader(buf)
 	if err != nil {
 		return Entry{}, st.Size, err
 	}
 	if hdr.Size() != st.Size {
 		if hdr.Size() > st.Size {
-			return Entry{}, st.Size, entry.Damage(entry.ReasonShort)
+			return Entry{}, st.Size, shard.Damage(shard.ReasonShort)
 		}
-		return Entry{}, st.Size, entry.Damage(entry.ReasonLong)
+		return Entry{}, st.Size, shard.Damage(shard.ReasonLong)
 	}
 	var key []byte
 	if ko, vo := hdr.KeyOffset(), hdr.ValueOffset(); vo <= int64(len(buf)) {
@@ -320,13 +319,13 @@ func (d *Dir) inspect(fd int, h uint64, i int) (Entry, int64, error) {
 		key = make([]byte, hdr.KeyLen)
 		if _, err := pread(fd, key, ko); err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return Entry{}, st.Size, entry.Damage(entry.ReasonShort)
+				return Entry{}, st.Size, shard.Damage(shard.ReasonShort)
 			}
 			return Entry{}, st.Size, err
 		}
 	}
 	if kh := shard.Hash(key); kh != h || d.layout.Index(kh) != i {
-		return Entry{}, st.Size, entry.Damage(entry.ReasonKey) // misplaced: no reader can find it
+		return Entry{}, st.Size, shard.Damage(shard.ReasonKey) // misplaced: no reader can find it
 	}
 	return Entry{
 		Name:   Name(key),

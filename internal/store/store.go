@@ -4,7 +4,7 @@
 //
 // The multi-process contract. A Store may share its directory with other
 // Stores in this process and in other processes at the same time. Every entry
-// is a single file (see package entry) that is written to a temporary file in
+// is a single file (see package shard) that is written to a temporary file in
 // its shard directory and renamed over the entry's name while the writer holds
 // the shard's exclusive lock (package lock), so a reader, which takes no lock,
 // sees the old entry or the new one, never a mix, and never waits for a

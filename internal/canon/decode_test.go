@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bucketcache/bucketcache/canon"
+	"github.com/bucketcache/bucketcache/internal/canon"
 )
 
 func TestUnmarshal(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bucketcache/bucketcache/entry"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -50,11 +49,11 @@ func isMissing(err error) bool {
 
 // readEntry reads and verifies the entry file at rel. Damage (including a
 // symlink, a directory or any other non-regular file in the entry's place) is
-// returned as a *entry.DamageError; absence as ErrNotFound; anything else is
+// returned as a *shard.DamageError; absence as ErrNotFound; anything else is
 // a real I/O error wrapped with the path. With stamp set, it records the read
 // in the file's access time when that is due, and returns when the file was
 // last used (Unix ns).
-func (s *Store) readEntry(rel string, stamp bool) (entry.Entry, fileID, int64, error) {
+func (s *Store) readEntry(rel string, stamp bool) (shard.Entry, fileID, int64, error) {
 	// On a shared filesystem an open can race another machine's rename and
 	// fail with ESTALE, or (GlusterFS) with ENOENT although the name holds a
 	// file before and after: retry, confirming a miss by asking the server
@@ -70,34 +69,34 @@ func (s *Store) readEntry(rel string, stamp bool) (entry.Entry, fileID, int64, e
 			return e, id, used, err
 		}
 		if try == 3 {
-			return entry.Entry{}, fileID{}, 0, ErrNotFound
+			return shard.Entry{}, fileID{}, 0, ErrNotFound
 		}
 	}
 }
 
-func (s *Store) readEntryOnce(rel string, stamp bool) (entry.Entry, fileID, int64, error) {
+func (s *Store) readEntryOnce(rel string, stamp bool) (shard.Entry, fileID, int64, error) {
 	fd, err := openBeneath(s.root, rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
 	switch {
 	case err == nil:
 	case isMissing(err):
-		return entry.Entry{}, fileID{}, 0, ErrNotFound
+		return shard.Entry{}, fileID{}, 0, ErrNotFound
 	case err == unix.ELOOP || err == unix.EXDEV:
-		return entry.Entry{}, fileID{}, 0, entry.Damage(entry.ReasonNotRegular)
+		return shard.Entry{}, fileID{}, 0, shard.Damage(shard.ReasonNotRegular)
 	default:
-		return entry.Entry{}, fileID{}, 0, s.pathErr("open", rel, err)
+		return shard.Entry{}, fileID{}, 0, s.pathErr("open", rel, err)
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return entry.Entry{}, fileID{}, 0, s.pathErr("stat", rel, err)
+		return shard.Entry{}, fileID{}, 0, s.pathErr("stat", rel, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return entry.Entry{}, fileID{}, 0, entry.Damage(entry.ReasonNotRegular)
+		return shard.Entry{}, fileID{}, 0, shard.Damage(shard.ReasonNotRegular)
 	}
 	if s.opts.SharedFilesystem && st.Nlink == 0 {
 		// Replaced or removed by another machine since the kernel looked
 		// the name up: read what the name holds now.
-		return entry.Entry{}, fileID{}, 0, s.pathErr("open", rel, unix.ESTALE)
+		return shard.Entry{}, fileID{}, 0, s.pathErr("open", rel, unix.ESTALE)
 	}
 	used := recency(&st)
 	if now := s.opts.Now(); stamp && s.touchDue(used, now) && stampUsedFD(fd, now) == nil {
@@ -106,11 +105,11 @@ func (s *Store) readEntryOnce(rel string, stamp bool) (entry.Entry, fileID, int6
 	buf := make([]byte, st.Size)
 	if _, err := io.ReadFull(fdReader(fd), buf); err != nil {
 		if err == io.ErrUnexpectedEOF || err == io.EOF {
-			return entry.Entry{}, fileID{}, 0, entry.Damage(entry.ReasonShort)
+			return shard.Entry{}, fileID{}, 0, shard.Damage(shard.ReasonShort)
 		}
-		return entry.Entry{}, fileID{}, 0, s.pathErr("read", rel, err)
+		return shard.Entry{}, fileID{}, 0, s.pathErr("read", rel, err)
 	}
-	e, err := entry.Decode(buf)
+	e, err := shard.Decode(buf)
 	return e, idOf(&st), used, err
 }
 

@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bucketcache/bucketcache/entry"
 	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/shard"
 )
@@ -73,7 +72,7 @@ func (s *Store) WriteShard(i int, items []Item) []error {
 		if it.Delete {
 			continue
 		}
-		if err := entry.Check(it.Codec, it.Key); err != nil {
+		if err := shard.Check(it.Codec, it.Key); err != nil {
 			errs[j] = err
 			continue
 		}
@@ -86,9 +85,9 @@ func (s *Store) WriteShard(i int, items []Item) []error {
 			exp = it.ExpiresAt.UnixNano()
 		}
 		if len(it.Value) >= largeValue {
-			heads[j] = entry.AppendHead(nil, it.Codec, written.UnixNano(), exp, it.Key, it.Value)
+			heads[j] = shard.AppendHead(nil, it.Codec, written.UnixNano(), exp, it.Key, it.Value)
 		} else {
-			heads[j] = entry.Append(nil, it.Codec, written.UnixNano(), exp, it.Key, it.Value)
+			heads[j] = shard.Append(nil, it.Codec, written.UnixNano(), exp, it.Key, it.Value)
 		}
 	}
 	dirfd, unlock, err := s.lockShard(context.Background(), i)
@@ -158,7 +157,7 @@ const largeValue = 64 << 10
 // head is the whole entry). The memory layer keeps the value from head, or
 // value itself when owned says it may.
 func (s *Store) writeLocked(i, dirfd int, head, value []byte, owned bool) error {
-	hdr, _ := entry.ParseHeader(head)
+	hdr, _ := shard.ParseHeader(head)
 	key := head[hdr.KeyOffset():hdr.ValueOffset():hdr.ValueOffset()]
 	size := int64(len(head) + len(value))
 	h := shard.Hash(key)
@@ -214,7 +213,7 @@ func (s *Store) writeLocked(i, dirfd int, head, value []byte, owned bool) error 
 		if value == nil {
 			value = head[hdr.ValueOffset():]
 		}
-		rec := recordOf(entry.Entry{Header: hdr, Key: key, Value: value})
+		rec := recordOf(shard.Entry{Header: hdr, Key: key, Value: value})
 		rec.Slot = new(Slot)
 		s.mem.put(i, h, key, rec, gen, idOf(&st), recency(&st))
 	}
@@ -280,9 +279,9 @@ func (s *Store) Delete(key []byte) error {
 	defer unlock()
 	s.Forget(key)
 	e, _, _, err := s.readEntry(s.layout.EntryPath(h), false)
-	var d *entry.DamageError
+	var d *shard.DamageError
 	switch {
-	case errors.As(err, &d) && d.Reason == entry.ReasonNotRegular:
+	case errors.As(err, &d) && d.Reason == shard.ReasonNotRegular:
 		return ErrNotFound // never remove what is not ours to remove
 	case err == nil && string(e.Key) != string(key):
 		return ErrNotFound // another key's entry

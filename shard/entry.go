@@ -1,12 +1,12 @@
-// Package entry defines the self-validating file format of one bucketcache
-// entry: a fixed header, the codec's name, the canonical key bytes and the
-// encoded value. FORMAT.md at the repository root describes it byte by byte.
+// The entry file: a self-validating record of one key and its value.
 //
-// Every way a file can be damaged (short, long, wrong magic, unknown version,
-// bad header checksum, bad body checksum) has a named reason, reported as a
-// *DamageError, so callers can treat any damage as a cache miss and count it.
-// Parse and Decode never panic, whatever bytes they are given.
-package entry
+// An entry file is a fixed header, the codec's name, the canonical key bytes
+// and the encoded value; docs/format.md describes it byte by byte. Every way
+// a file can be damaged has a named Reason, reported as a *DamageError, so
+// callers treat any damage as a miss and count it. Nothing here panics,
+// whatever bytes it is given.
+
+package shard
 
 import (
 	"encoding/binary"

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/bucketcache/bucketcache/canon"
+	"github.com/bucketcache/bucketcache/internal/canon"
 )
 
 var seedFlag = flag.Uint64("canon.seed", 0, "seed for the random tests (0: pick one)")

@@ -12,7 +12,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bucketcache/bucketcache/entry"
 	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/shard"
 )
@@ -195,7 +194,7 @@ func (s *Store) sweepKind(dirfd int, locked bool, name string, all bool, now int
 		return nil // a directory in an entry's place is not ours to remove
 	case all:
 		return expired
-	case st.Size < entry.HeaderSize:
+	case st.Size < shard.HeaderSize:
 		return corrupt
 	case !expiredByTime(st, now):
 		return nil // its time says live: not opened
@@ -204,7 +203,7 @@ func (s *Store) sweepKind(dirfd int, locked bool, name string, all bool, now int
 	}
 	hdr, _, err := readHeader(dirfd, name, h, s.layout, s.layout.Index(h))
 	switch {
-	case entry.IsDamage(err):
+	case shard.IsDamage(err):
 		return corrupt
 	case err != nil || !hdr.Expired(time.Unix(0, now)):
 		return nil
@@ -217,40 +216,40 @@ var errNotFile = errors.New("not a regular file or symlink")
 // readHeader reads and checks the header of entry file name in dirfd, whose
 // name encodes hash h, belonging to shard i. It returns the file's size.
 // A symlink is damage; a directory or other special file is errNotFile.
-func readHeader(dirfd int, name string, h uint64, l shard.Layout, i int) (entry.Header, int64, error) {
+func readHeader(dirfd int, name string, h uint64, l shard.Layout, i int) (shard.Header, int64, error) {
 	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err == unix.ELOOP {
-		return entry.Header{}, 0, entry.Damage(entry.ReasonNotRegular)
+		return shard.Header{}, 0, shard.Damage(shard.ReasonNotRegular)
 	}
 	if err != nil {
-		return entry.Header{}, 0, err
+		return shard.Header{}, 0, err
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return entry.Header{}, 0, err
+		return shard.Header{}, 0, err
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return entry.Header{}, 0, errNotFile
+		return shard.Header{}, 0, errNotFile
 	}
 	buf := make([]byte, min(st.Size, 4096))
 	n, err := unix.Pread(fd, buf, 0)
 	if err != nil {
-		return entry.Header{}, st.Size, err
+		return shard.Header{}, st.Size, err
 	}
-	hdr, err := entry.ParseHeader(buf[:n])
+	hdr, err := shard.ParseHeader(buf[:n])
 	if err != nil {
 		return hdr, st.Size, err
 	}
 	if hdr.Size() != st.Size {
-		return hdr, st.Size, entry.Damage(entry.ReasonShort)
+		return hdr, st.Size, shard.Damage(shard.ReasonShort)
 	}
 	key := make([]byte, hdr.KeyLen)
 	if _, err := unix.Pread(fd, key, hdr.KeyOffset()); err != nil {
 		return hdr, st.Size, err
 	}
 	if kh := shard.Hash(key); kh != h || l.Index(kh) != i {
-		return hdr, st.Size, entry.Damage(entry.ReasonKey) // misplaced: no Get can ever find it
+		return hdr, st.Size, shard.Damage(shard.ReasonKey) // misplaced: no Get can ever find it
 	}
 	return hdr, st.Size, nil
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"golang.org/x/sys/unix"
 
-	"github.com/bucketcache/bucketcache/entry"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -75,7 +74,7 @@ func (s *Store) damagedLocked(dirfd int, name string, h uint64, i int) (bool, in
 	}
 	buf := make([]byte, min(st.Size, 4096))
 	n, _ := unix.Pread(fd, buf, 0)
-	hdr, err := entry.ParseHeader(buf[:max(n, 0)])
+	hdr, err := shard.ParseHeader(buf[:max(n, 0)])
 	if err != nil || hdr.Size() != st.Size {
 		return true, st.Size, nil
 	}
@@ -83,7 +82,7 @@ func (s *Store) damagedLocked(dirfd int, name string, h uint64, i int) (bool, in
 	dig := xxhash.New()
 	key := make([]byte, 0, hdr.KeyLen)
 	chunk := make([]byte, 256<<10)
-	for off := int64(entry.HeaderSize); off < st.Size; {
+	for off := int64(shard.HeaderSize); off < st.Size; {
 		m, err := unix.Pread(fd, chunk[:min(int64(len(chunk)), st.Size-off)], off)
 		if err == unix.EINTR {
 			continue

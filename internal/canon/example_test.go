@@ -3,7 +3,7 @@ package canon_test
 import (
 	"fmt"
 
-	"github.com/bucketcache/bucketcache/canon"
+	"github.com/bucketcache/bucketcache/internal/canon"
 )
 
 func ExampleMarshal() {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/bucketcache/bucketcache/canon"
+	"github.com/bucketcache/bucketcache/internal/canon"
 )
 
 func FuzzRoundTripString(f *testing.F) {

@@ -12,7 +12,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/bucketcache/bucketcache/canon"
+	"github.com/bucketcache/bucketcache/internal/canon"
 )
 
 // Types used as keys in the tests.

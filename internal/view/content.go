@@ -12,7 +12,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"golang.org/x/sys/unix"
 
-	"github.com/bucketcache/bucketcache/entry"
+	"github.com/bucketcache/bucketcache/shard"
 )
 
 // The codec names the view knows how to show.
@@ -44,7 +44,7 @@ type Content struct {
 // whole file (header, body checksum, key). want, when not nil, is the key the
 // caller expects there. It returns ErrNotFound when the file is missing,
 // holds another key or has expired; damage is an error for which
-// entry.IsDamage is true; anything else is an I/O error naming the path.
+// shard.IsDamage is true; anything else is an I/O error naming the path.
 // Close the Content when done.
 func (d *Dir) OpenContent(h uint64, want []byte) (*Content, error) {
 	rel := d.layout.EntryPath(h)
@@ -55,14 +55,14 @@ func (d *Dir) OpenContent(h uint64, want []byte) (*Content, error) {
 	case isMissing(err):
 		return nil, ErrNotFound
 	case isLink(err):
-		return nil, entry.Damage(entry.ReasonNotRegular)
+		return nil, shard.Damage(shard.ReasonNotRegular)
 	default:
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	c, err := d.load(fd, h)
 	if err != nil {
 		unix.Close(fd)
-		if !entry.IsDamage(err) && err != ErrNotFound {
+		if !shard.IsDamage(err) && err != ErrNotFound {
 			err = &fs.PathError{Op: "read", Path: path, Err: err}
 		}
 		return nil, err
@@ -91,16 +91,16 @@ func (d *Dir) load(fd int, h uint64) (*Content, error) {
 		buf := make([]byte, size)
 		if _, err := pread(fd, buf, 0); err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return nil, entry.Damage(entry.ReasonShort)
+				return nil, shard.Damage(shard.ReasonShort)
 			}
 			return nil, err
 		}
-		ent, err := entry.Decode(buf)
+		ent, err := shard.Decode(buf)
 		if err != nil {
 			return nil, err
 		}
 		if !bytes.Equal(ent.Key, e.Key) {
-			return nil, entry.Damage(entry.ReasonKey) // rewritten in place between reads
+			return nil, shard.Damage(shard.ReasonKey) // rewritten in place between reads
 		}
 		c.render(ent.Value, nil)
 		return c, nil
@@ -124,14 +124,14 @@ func (d *Dir) load(fd int, h uint64) (*Content, error) {
 
 // verifyBody checks the body checksum of the entry file open as fd by
 // streaming through it.
-func verifyBody(fd int, hdr entry.Header, size int64) error {
+func verifyBody(fd int, hdr shard.Header, size int64) error {
 	dig := xxhash.New()
 	buf := make([]byte, 256<<10)
-	for off := int64(entry.HeaderSize); off < size; {
+	for off := int64(shard.HeaderSize); off < size; {
 		n := int(min(int64(len(buf)), size-off))
 		if _, err := pread(fd, buf[:n], off); err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return entry.Damage(entry.ReasonShort)
+				return shard.Damage(shard.ReasonShort)
 			}
 			return err
 		}
@@ -139,7 +139,7 @@ func verifyBody(fd int, hdr entry.Header, size int64) error {
 		off += int64(n)
 	}
 	if dig.Sum64() != hdr.BodySum {
-		return entry.Damage(entry.ReasonBodySum)
+		return shard.Damage(shard.ReasonBodySum)
 	}
 	return nil
 }
@@ -355,7 +355,7 @@ func jsonDepth(b []byte) int {
 // Describe returns the live entry in the file for hash h together with the
 // size of its content, both of the same version of the file. want, when not
 // nil, is the key the caller expects there. Absence, another key and expiry
-// are ErrNotFound; damage is an error for which entry.IsDamage is true (for
+// are ErrNotFound; damage is an error for which shard.IsDamage is true (for
 // JSON and MessagePack, whose size needs the value decoded, this includes
 // damage to the value).
 func (d *Dir) Describe(h uint64, want []byte) (Entry, int64, error) {

@@ -17,9 +17,8 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/bucketcache/bucketcache/bucket"
-	"github.com/bucketcache/bucketcache/entry"
+	"github.com/bucketcache/bucketcache/internal/store"
 	"github.com/bucketcache/bucketcache/shard"
-	"github.com/bucketcache/bucketcache/store"
 )
 
 type clock struct{ t time.Time }
@@ -283,8 +282,8 @@ func TestLargeDamagedBodyDetected(t *testing.T) {
 	must(t, err)
 	f.Close()
 	_, err = d.OpenContent(e.Hash, e.Key)
-	var de *entry.DamageError
-	if !errors.As(err, &de) || de.Reason != entry.ReasonBodySum {
+	var de *shard.DamageError
+	if !errors.As(err, &de) || de.Reason != shard.ReasonBodySum {
 		t.Fatalf("OpenContent of damaged large entry: %v", err)
 	}
 }
@@ -503,13 +502,13 @@ func TestVerifyFindsBodyDamage(t *testing.T) {
 	data[len(data)-2] ^= 1
 	must(t, os.WriteFile(path, data, 0o644))
 	status := map[string]Status{}
-	reasons := map[string]entry.Reason{}
+	reasons := map[string]shard.Reason{}
 	must(t, d.Scan(0, func(f *File) bool { status["scan:"+f.Path] = f.Status; return true }))
 	must(t, d.Verify(0, func(f *File) bool { status[f.Path] = f.Status; reasons[f.Path] = f.Reason; return true }))
 	if status["scan:"+e.Path] != Live {
 		t.Errorf("Scan (headers only) judged the entry %v, want Live", status["scan:"+e.Path])
 	}
-	if status[e.Path] != Damaged || reasons[e.Path] != entry.ReasonBodySum {
+	if status[e.Path] != Damaged || reasons[e.Path] != shard.ReasonBodySum {
 		t.Errorf("Verify judged the entry %v (%s), want Damaged (body checksum)", status[e.Path], reasons[e.Path])
 	}
 	good, err := d.Lookup("good")
