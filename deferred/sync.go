@@ -54,7 +54,7 @@ func (d *Bucket[K, V]) Sync() error {
 	if testHookSyncing != nil {
 		testHookSyncing()
 	}
-	st := d.b.Store()
+	st := d.e.Store
 	limit := d.parallel
 	if limit <= 0 {
 		limit = parallelism()

@@ -9,14 +9,34 @@ type Reason string
 const (
 	ReasonShort       Reason = "truncated"
 	ReasonLong        Reason = "trailing bytes"
-	ReasonMagic       Reason = "bad magic"
+	ReasonMagic       Reason = "not an entry file (no magic number)"
 	ReasonVersion     Reason = "unknown format version"
 	ReasonHeaderSum   Reason = "header checksum mismatch"
 	ReasonHeaderField Reason = "invalid header field"
 	ReasonBodySum     Reason = "body checksum mismatch"
 	ReasonKey         Reason = "holds a different key"
+	ReasonSymlink     Reason = "a symbolic link"
 	ReasonNotRegular  Reason = "not a regular file"
 )
+
+// Foreign reports whether r describes something in an entry's place that the
+// format does not own: a file that does not start with the magic number (of
+// any length, empty included), or a directory, FIFO, socket or device. Like
+// all damage it is a miss to every reader, but nothing removes it: it may be
+// another program's data. Every other reason is the format's own damage
+// (a truncated or corrupted entry, a misplaced one, a symbolic link), which
+// Prune and verification remove.
+func (r Reason) Foreign() bool { return r == ReasonMagic || r == ReasonNotRegular }
+
+// ReasonOf returns the reason of the *DamageError in err's chain, or "" when
+// err is not damage.
+func ReasonOf(err error) Reason {
+	var d *DamageError
+	if errors.As(err, &d) {
+		return d.Reason
+	}
+	return ""
+}
 
 // DamageError reports why bytes are not a valid entry.
 type DamageError struct {

@@ -124,6 +124,15 @@ func AppendHead(dst []byte, codec string, writtenAt, expiresAt int64, key, value
 	return dst
 }
 
+// HeadOf returns the header and the key recorded in head, the start of an
+// entry as Append or AppendHead made it: a writer's own bytes, not a file
+// (files are read with ReadEntry). The key aliases head.
+func HeadOf(head []byte) (Header, []byte) {
+	h, _ := parseHeader(head)
+	ko, vo := h.KeyOffset(), h.ValueOffset()
+	return h, head[ko:vo:vo]
+}
+
 // Check reports whether codec, key and value can be recorded in an entry.
 func Check(codec string, key []byte) error {
 	if len(codec) == 0 || len(codec) > MaxCodecName {
@@ -135,12 +144,12 @@ func Check(codec string, key []byte) error {
 	return nil
 }
 
-// ParseHeader decodes and verifies the fixed header and the codec name at the
+// parseHeader decodes and verifies the fixed header and the codec name at the
 // start of b (b needs HeaderSize+255 bytes at most; fewer is fine when the
 // file is that short). It does not look at the key or the value, so it is what
 // Prune and listings use: the expiry it returns is protected by the header
 // checksum.
-func ParseHeader(b []byte) (Header, error) {
+func parseHeader(b []byte) (Header, error) {
 	if len(b) < HeaderSize {
 		return Header{}, damage(ReasonShort)
 	}
@@ -172,24 +181,4 @@ func ParseHeader(b []byte) (Header, error) {
 		return Header{}, damage(ReasonHeaderField)
 	}
 	return h, nil
-}
-
-// Decode verifies a whole entry file held in b: header, exact size and body
-// checksum. The returned Key and Value alias b.
-func Decode(b []byte) (Entry, error) {
-	h, err := ParseHeader(b)
-	if err != nil {
-		return Entry{}, err
-	}
-	if int64(len(b)) < h.Size() {
-		return Entry{}, damage(ReasonShort)
-	}
-	if int64(len(b)) > h.Size() {
-		return Entry{}, damage(ReasonLong)
-	}
-	if xxhash.Sum64(b[HeaderSize:]) != h.BodySum {
-		return Entry{}, damage(ReasonBodySum)
-	}
-	ko, vo := h.KeyOffset(), h.ValueOffset()
-	return Entry{Header: h, Key: b[ko:vo:vo], Value: b[vo:]}, nil
 }

@@ -66,7 +66,7 @@ func TestDamage(t *testing.T) {
 		mutate func([]byte) []byte
 		reason Reason
 	}{
-		{"empty", func([]byte) []byte { return nil }, ReasonShort},
+		{"empty", func([]byte) []byte { return nil }, ReasonMagic}, // not ours: nothing says it is an entry
 		{"half header", func(b []byte) []byte { return b[:HeaderSize/2] }, ReasonShort},
 		{"header only", func(b []byte) []byte { return b[:HeaderSize] }, ReasonShort},
 		{"truncated value", func(b []byte) []byte { return b[:len(b)-1] }, ReasonShort},
@@ -109,7 +109,7 @@ func TestWrongVersion(t *testing.T) {
 	fixed := Append(nil, "json", 1000, 2000, []byte(`"k"`), []byte(`{"v":1}`))
 	copy(fixed, b[:offHeaderSum])
 	resum(fixed)
-	_, err := ParseHeader(fixed)
+	_, err := parseHeader(fixed)
 	var d *DamageError
 	if !errors.As(err, &d) || d.Reason != ReasonVersion {
 		t.Fatalf("got %v", err)

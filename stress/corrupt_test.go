@@ -22,12 +22,12 @@ import (
 // entryPath is the path of key's entry file in the bucket b.
 func entryPath(t testing.TB, b *vbucket, key string) string {
 	t.Helper()
-	kb, err := b.KeyBytes(key)
+	kb, err := engine(b).KeyBytes(key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := shard.Hash(kb)
-	return filepath.Join(b.Dir(), b.Store().Layout().EntryPath(h))
+	return filepath.Join(b.Dir(), engine(b).Store.Layout().EntryPath(h))
 }
 
 // corruptor damages entry files the way disks, people and programs do.

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/bucketcache/bucketcache/fusefs"
 	"github.com/bucketcache/bucketcache/internal/view"
@@ -47,10 +48,15 @@ Usage:
         Print the entry NAME exactly as the mount shows its content.
   bucketfs stats BUCKET_DIR
         Count live, expired, damaged and temporary files, their bytes, and how
-        evenly entries spread over the shards (reads headers only).
-  bucketfs prune BUCKET_DIR
-        Delete expired entries, damaged entry files and abandoned temporary
-        files, shard by shard under each shard's lock.
+        evenly entries spread over the shards. Entries are checked in full, as
+        ls checks them (a damaged entry is never counted live).
+  bucketfs prune [-full] BUCKET_DIR
+        Delete expired entries, abandoned temporary and key lock files, and
+        damaged entry files whose damage shows without reading values
+        (truncated, bad header, misplaced key, a symlink in an entry's
+        place), shard by shard under each shard's lock. -full reads every
+        entry in full and also deletes entries whose value is damaged. Files
+        that are not the bucket's are never deleted.
   bucketfs verify [-fix] BUCKET_DIR
         Read every entry in full (checksums, key) and report damaged ones;
         -fix removes them (re-checked under the shard's lock).
@@ -168,7 +174,7 @@ func openView(dir string) (*view.Dir, error) {
 
 // bucketError gives the errors that mean "no bucket here" exit code 3.
 func bucketError(err error) error {
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, shard.ErrNotBucket) || strings.Contains(err.Error(), "not a directory") {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, shard.ErrNotBucket) || errors.Is(err, syscall.ENOTDIR) {
 		return &exitError{exitNoBucket, err}
 	}
 	return err

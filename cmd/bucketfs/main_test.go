@@ -121,7 +121,7 @@ func sample(t testing.TB, dir string) map[string]string {
 	must(t, ints.Set(7, "seven"))
 	gb := open[string, city](t, dir, bucket.Options{Codec: bucket.Gob})
 	must(t, gb.Set("gob", city{"G", 3}))
-	gobValue, err := gb.Encode(city{"G", 3})
+	gobValue, err := bucket.Gob.Marshal(city{"G", 3})
 	must(t, err)
 	return map[string]string{
 		"paris":     "{\n  \"Name\": \"Paris\",\n  \"Pop\": 2\n}\n",
@@ -248,7 +248,11 @@ func TestGetDamaged(t *testing.T) {
 	must(t, err)
 	data[len(data)-1] ^= 1
 	must(t, os.WriteFile(path, data, 0o644))
-	bucketfs(t, "get", dir, "r").want(t, 1, "damaged", "body checksum mismatch", path)
+	// A damaged entry is a miss, as on every surface, and the error says why.
+	bucketfs(t, "get", dir, "r").want(t, 4, "damaged", "body checksum mismatch", path)
+	if got := bucketfs(t, "ls", dir).stdout; got != "" {
+		t.Errorf("ls lists a damaged entry: %q", got)
+	}
 }
 
 func entryFile(t testing.TB, dir, key string) string {
@@ -282,7 +286,9 @@ func damagedBucket(t *testing.T) string {
 		data[off] ^= 1
 		must(t, os.WriteFile(path, data, 0o644))
 	}
-	tmp := filepath.Join(filepath.Dir(entryFile(t, dir, "a")), shard.TempPrefix+"abandoned")
+	a := entryFile(t, dir, "a")
+	h, _ := shard.ParseEntryName(filepath.Base(a))
+	tmp := filepath.Join(filepath.Dir(a), shard.TempName(h, 99999, 1))
 	must(t, os.WriteFile(tmp, []byte("half an entry"), 0o644))
 	return dir
 }
@@ -292,8 +298,8 @@ func TestStats(t *testing.T) {
 	r := bucketfs(t, "stats", dir)
 	r.want(t, 0)
 	for _, s := range []string{
-		"entries    3 live", // body's header is sound: only verify finds it
-		"expired    1,", "damaged    1,", "temporary  1,", "codecs     json 3", "per shard  min 0",
+		"entries    2 live", // body's value is damaged: stats checks in full, as ls does
+		"expired    1,", "damaged    2,", "temporary  1,", "codecs     json 2", "per shard  min 0",
 	} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("stats lacks %q:\n%s", s, r.stdout)
@@ -328,7 +334,7 @@ func TestVerify(t *testing.T) {
 	dir := damagedBucket(t)
 	r := bucketfs(t, "verify", dir)
 	r.want(t, 1, "2 damaged entry files remain; run verify -fix")
-	for _, s := range []string{entryFile(t, dir, "body") + ": body checksum mismatch (left in place)", entryFile(t, dir, "head") + ": header checksum mismatch", "checked 5 entry files: 3 sound (1 of them expired), 2 damaged"} {
+	for _, s := range []string{entryFile(t, dir, "body") + ": body checksum mismatch (left in place)", entryFile(t, dir, "head") + ": header checksum mismatch", "checked 5 entry files: 3 sound, 2 damaged"} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("verify lacks %q:\n%s", s, r.stdout)
 		}
@@ -356,9 +362,20 @@ func TestPrune(t *testing.T) {
 	if !strings.Contains(r.stdout, "pruned 3 files") || !strings.Contains(r.stdout, "1 expired, 1 damaged, 1 temporary") {
 		t.Errorf("prune: %s", r.stdout)
 	}
-	if got := lines(bucketfs(t, "ls", dir).stdout); !slices.Equal(got, []string{"a", "b", "body"}) {
+	if got := lines(bucketfs(t, "ls", dir).stdout); !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("after prune, ls = %q", got)
 	}
+	// The damage inside body's value shows only when values are read.
+	bucketfs(t, "verify", dir).want(t, 1, "1 damaged entry file remains")
+	r = bucketfs(t, "prune", "-full", dir)
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "pruned 1 file,") || !strings.Contains(r.stdout, "0 expired, 1 damaged") {
+		t.Errorf("prune -full: %s", r.stdout)
+	}
+	if _, err := os.Stat(entryFile(t, dir, "body")); !os.IsNotExist(err) {
+		t.Errorf("prune -full left the entry with a damaged value: %v", err)
+	}
+	bucketfs(t, "verify", dir).want(t, 0)
 	r = bucketfs(t, "prune", dir)
 	r.want(t, 0)
 	if !strings.Contains(r.stdout, "pruned 0 files") {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/bucketcache/bucketcache/internal/view"
 	"github.com/bucketcache/bucketcache/shard"
@@ -67,6 +68,13 @@ func cmdGet(args []string, stdout, stderr io.Writer) error {
 	name := rest[1]
 	e, err := d.Lookup(name)
 	if errors.Is(err, view.ErrNotFound) {
+		// A damaged entry is a miss here as everywhere; say why.
+		if p, ok := view.ParseName(name); ok {
+			if _, serr := d.Stat(p.Hash); shard.IsDamage(serr) {
+				return fail(exitNoEntry, "%s: no live entry named %q: %s is damaged (%v); bucketfs verify -fix removes it",
+					d.Path(), name, filepath.Join(d.Path(), d.Layout().EntryPath(p.Hash)), shard.ReasonOf(serr))
+			}
+		}
 		return fail(exitNoEntry, "%s: no live entry named %q", d.Path(), name)
 	}
 	if err != nil {

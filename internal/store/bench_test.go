@@ -28,7 +28,7 @@ const benchPutKeys = 1000
 func benchValue() []byte { return make([]byte, 100) }
 
 func BenchmarkPut(b *testing.B) {
-	s, err := Open(b.TempDir(), Options{})
+	s, err := Open(b.TempDir(), Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/bucketcache/bucketcache/shard"
 )
 
-// Eviction keeps a bucket under Options.MaxBytes and MaxEntries.
+// Eviction keeps a bucket under Config.MaxBytes and MaxEntries.
 //
 // Usage is counted in the shared counters by every writer (see
 // shard.Counters), so checking it after a write costs one atomic load per

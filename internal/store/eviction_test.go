@@ -48,7 +48,7 @@ func recount(t *testing.T, dir string) (bytes, entries int64) {
 }
 
 func TestUsageIsCountedExactly(t *testing.T) {
-	s := open(t, t.TempDir(), Options{Shards: 8, MaxEntries: 1 << 20})
+	s := open(t, t.TempDir(), Config{Shards: 8, MaxEntries: 1 << 20})
 	for i := 0; i < 100; i++ {
 		s.Put([]byte(fmt.Sprint(i)), rec(fmt.Sprint(i*i)))
 	}
@@ -69,7 +69,7 @@ func TestUsageIsCountedExactly(t *testing.T) {
 func TestTrimEvictsLeastRecentlyUsed(t *testing.T) {
 	c := fakeclock.New()
 	grace := time.Minute
-	s := open(t, t.TempDir(), Options{Now: c.Now, MaxEntries: 100, EvictionGrace: grace, TrimInterval: time.Hour})
+	s := open(t, t.TempDir(), Config{Now: c.Now, MaxEntries: 100, EvictionGrace: grace, TrimInterval: time.Hour})
 	s.trimmer.stop() // drive trims by hand
 	s.trimmer = nil
 	fill(t, s, c, "old", 100, time.Second)
@@ -108,7 +108,7 @@ func TestTrimEvictsLeastRecentlyUsed(t *testing.T) {
 
 func TestTrimSparesTheGracePeriodAndComputations(t *testing.T) {
 	c := fakeclock.New()
-	s := open(t, t.TempDir(), Options{Now: c.Now, MaxEntries: 10, EvictionGrace: time.Minute})
+	s := open(t, t.TempDir(), Config{Now: c.Now, MaxEntries: 10, EvictionGrace: time.Minute})
 	s.trimmer.stop()
 	s.trimmer = nil
 	fill(t, s, c, "k", 30, 0)
@@ -131,7 +131,7 @@ func TestTrimSparesTheGracePeriodAndComputations(t *testing.T) {
 
 func TestBackgroundTrimAfterWrites(t *testing.T) {
 	c := fakeclock.New()
-	s := open(t, t.TempDir(), Options{Now: c.Now, MaxBytes: 4000, EvictionGrace: time.Second, TrimInterval: time.Nanosecond})
+	s := open(t, t.TempDir(), Config{Now: c.Now, MaxBytes: 4000, EvictionGrace: time.Second, TrimInterval: time.Nanosecond})
 	for i := 0; i < 100; i++ {
 		s.Put([]byte(fmt.Sprint(i)), rec("0123456789"))
 		c.Advance(time.Second)
@@ -160,7 +160,7 @@ func TestEvictionChild(t *testing.T) {
 	}
 	c := fakeclock.New()
 	c.Advance(time.Hour * time.Duration(atoi(os.Getenv("STORE_CLOCK_HOURS"))))
-	s, err := Open(dir, Options{Now: c.Now, MaxEntries: 200, EvictionGrace: time.Second, TrimInterval: time.Nanosecond})
+	s, err := Open(dir, Config{Now: c.Now, MaxEntries: 200, EvictionGrace: time.Second, TrimInterval: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestProcessesWritingPastTheLimit(t *testing.T) {
 			t.Fatalf("writer: %v", err)
 		}
 	}
-	s := open(t, dir, Options{MaxEntries: 200})
+	s := open(t, dir, Config{MaxEntries: 200})
 	s.recountUnknown()
 	u := s.Usage()
 	b, n := recount(t, dir)
@@ -233,7 +233,7 @@ func TestCrashInTrim(t *testing.T) {
 	}
 	dir := t.TempDir()
 	c := fakeclock.New()
-	s := open(t, dir, Options{Now: c.Now, MaxEntries: 200, Shards: 4})
+	s := open(t, dir, Config{Now: c.Now, MaxEntries: 200, Shards: 4})
 	for i := 0; i < 300; i++ {
 		s.Put([]byte(fmt.Sprint(i)), rec("v"))
 	}
@@ -261,8 +261,8 @@ func TestCrashInTrim(t *testing.T) {
 
 func TestUnlimitedWritersLeaveUsageToRecount(t *testing.T) {
 	dir := t.TempDir()
-	counted := open(t, dir, Options{Shards: 2, MaxEntries: 1000})
-	free := open(t, dir, Options{})
+	counted := open(t, dir, Config{Shards: 2, MaxEntries: 1000})
+	free := open(t, dir, Config{})
 	counted.Put([]byte("a"), rec("1"))
 	free.Put([]byte("b"), rec("22"))
 	if u := counted.Usage(); u.Known {

@@ -2,50 +2,15 @@ package store
 
 import (
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bucketcache/bucketcache/internal/fsx"
 	"github.com/bucketcache/bucketcache/shard"
 )
-
-// resolve: stay beneath the bucket directory and follow no symbolic link.
-const resolve = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS
-
-// openBeneath opens rel, a path relative to the bucket directory, without
-// leaving it and without following any symbolic link.
-func openBeneath(root int, rel string, flags int, mode uint32) (int, error) {
-	how := unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Mode: uint64(mode), Resolve: resolve}
-	for {
-		fd, err := unix.Openat2(root, rel, &how)
-		if err == unix.EINTR || err == unix.EAGAIN { // EAGAIN: a rename raced the walk
-			continue
-		}
-		if err == unix.ENOSYS { // kernels before 5.6: the final component is still never followed
-			return unix.Openat(root, rel, flags|unix.O_CLOEXEC|unix.O_NOFOLLOW, mode)
-		}
-		return fd, err
-	}
-}
-
-// fileID identifies one version of an entry file: a rename always brings a
-// new inode, and a rewritten inode has a new mtime.
-type fileID struct {
-	ino, size uint64
-	mtime     int64
-}
-
-func idOf(st *unix.Stat_t) fileID {
-	return fileID{ino: st.Ino, size: uint64(st.Size), mtime: st.Mtim.Nano()}
-}
-
-// isMissing reports errors that mean "no entry here".
-func isMissing(err error) bool {
-	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR)
-}
 
 // readEntry reads and verifies the entry file at rel. Damage (including a
 // symlink, a directory or any other non-regular file in the entry's place) is
@@ -53,13 +18,13 @@ func isMissing(err error) bool {
 // a real I/O error wrapped with the path. With stamp set, it records the read
 // in the file's access time when that is due, and returns when the file was
 // last used (Unix ns).
-func (s *Store) readEntry(rel string, stamp bool) (shard.Entry, fileID, int64, error) {
+func (s *Store) readEntry(rel string, depth shard.Depth, want []byte, stamp bool) (shard.Entry, fsx.FileID, int64, error) {
 	// On a shared filesystem an open can race another machine's rename and
 	// fail with ESTALE, or (GlusterFS) with ENOENT although the name holds a
 	// file before and after: retry, confirming a miss by asking the server
 	// whether the name holds a file, then call it a miss, never damage.
 	for try := 0; ; try++ {
-		e, id, used, err := s.readEntryOnce(rel, stamp)
+		e, id, used, err := s.readEntryOnce(rel, depth, want, stamp)
 		retry := errors.Is(err, unix.ESTALE)
 		if err == ErrNotFound && s.opts.SharedFilesystem && try < 3 {
 			var st unix.Stat_t
@@ -69,62 +34,58 @@ func (s *Store) readEntry(rel string, stamp bool) (shard.Entry, fileID, int64, e
 			return e, id, used, err
 		}
 		if try == 3 {
-			return shard.Entry{}, fileID{}, 0, ErrNotFound
+			return shard.Entry{}, fsx.FileID{}, 0, ErrNotFound
 		}
 	}
 }
 
-func (s *Store) readEntryOnce(rel string, stamp bool) (shard.Entry, fileID, int64, error) {
-	fd, err := openBeneath(s.root, rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
+func (s *Store) readEntryOnce(rel string, depth shard.Depth, want []byte, stamp bool) (shard.Entry, fsx.FileID, int64, error) {
+	fd, err := fsx.OpenBeneath(s.root, rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
 	switch {
 	case err == nil:
-	case isMissing(err):
-		return shard.Entry{}, fileID{}, 0, ErrNotFound
-	case err == unix.ELOOP || err == unix.EXDEV:
-		return shard.Entry{}, fileID{}, 0, shard.Damage(shard.ReasonNotRegular)
+	case fsx.IsMissing(err):
+		return shard.Entry{}, fsx.FileID{}, 0, ErrNotFound
+	case fsx.IsLink(err):
+		return shard.Entry{}, fsx.FileID{}, 0, shard.Damage(shard.ReasonSymlink)
 	default:
-		return shard.Entry{}, fileID{}, 0, s.pathErr("open", rel, err)
+		return shard.Entry{}, fsx.FileID{}, 0, s.pathErr("open", rel, err)
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return shard.Entry{}, fileID{}, 0, s.pathErr("stat", rel, err)
+		return shard.Entry{}, fsx.FileID{}, 0, s.pathErr("stat", rel, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return shard.Entry{}, fileID{}, 0, shard.Damage(shard.ReasonNotRegular)
+		return shard.Entry{}, fsx.FileID{}, 0, shard.Damage(shard.ReasonNotRegular)
 	}
 	if s.opts.SharedFilesystem && st.Nlink == 0 {
 		// Replaced or removed by another machine since the kernel looked
 		// the name up: read what the name holds now.
-		return shard.Entry{}, fileID{}, 0, s.pathErr("open", rel, unix.ESTALE)
+		return shard.Entry{}, fsx.FileID{}, 0, s.pathErr("open", rel, unix.ESTALE)
 	}
 	used := recency(&st)
 	if now := s.opts.Now(); stamp && s.touchDue(used, now) && stampUsedFD(fd, now) == nil {
 		used = now.UnixNano()
 	}
-	buf := make([]byte, st.Size)
-	if _, err := io.ReadFull(fdReader(fd), buf); err != nil {
-		if err == io.ErrUnexpectedEOF || err == io.EOF {
-			return shard.Entry{}, fileID{}, 0, shard.Damage(shard.ReasonShort)
-		}
-		return shard.Entry{}, fileID{}, 0, s.pathErr("read", rel, err)
+	e, err := shard.ReadEntry(fsx.File(fd), st.Size, depth, want)
+	if err != nil && !shard.IsDamage(err) {
+		err = s.pathErr("read", rel, err)
 	}
-	e, err := shard.Decode(buf)
-	return e, idOf(&st), used, err
+	return e, fsx.IDOf(&st), used, err
 }
 
 // statEntry returns the identity of the regular file now at rel. A stat
 // reveals no content, so following a planted shard symlink here is harmless:
 // its identity never matches a remembered one.
-func (s *Store) statEntry(rel string) (fileID, error) {
+func (s *Store) statEntry(rel string) (fsx.FileID, error) {
 	var st unix.Stat_t
 	if err := s.lstatAt(s.root, rel, &st); err != nil {
-		return fileID{}, err
+		return fsx.FileID{}, err
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return fileID{}, unix.EINVAL
+		return fsx.FileID{}, unix.EINVAL
 	}
-	return idOf(&st), nil
+	return fsx.IDOf(&st), nil
 }
 
 // lstatAt stats name in dirfd without following a final symbolic link, for
@@ -157,30 +118,11 @@ func (s *Store) lstatAt(dirfd int, name string, st *unix.Stat_t) error {
 	return nil
 }
 
-// fdReader reads from a raw descriptor, retrying EINTR.
-type fdReader int
-
-func (r fdReader) Read(p []byte) (int, error) {
-	for {
-		n, err := unix.Read(int(r), p)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, err
-		}
-		if n == 0 && len(p) > 0 {
-			return 0, io.EOF
-		}
-		return n, nil
-	}
-}
-
 // openShardDir opens shard i's directory (creating it when create is set)
 // and returns its descriptor, refusing a symlink in its place.
 func (s *Store) openShardDir(i int, create bool) (int, error) {
 	name := s.layout.DirName(i)
-	fd, err := openBeneath(s.root, name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	fd, err := fsx.OpenBeneath(s.root, name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	// On a shared filesystem another machine may be making the directory
 	// at the same moment: GlusterFS then fails this mkdir with EEXIST a few
 	// milliseconds before a lookup finds the directory, and an open of the
@@ -194,10 +136,10 @@ func (s *Store) openShardDir(i int, create bool) (int, error) {
 				return -1, s.pathErr("mkdir", name, err)
 			}
 		}
-		fd, err = openBeneath(s.root, name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+		fd, err = fsx.OpenBeneath(s.root, name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	}
 	if err != nil {
-		if err == unix.ELOOP || err == unix.EXDEV {
+		if fsx.IsLink(err) {
 			return -1, s.pathErr("open", name, errors.New("shard directory is a symbolic link; refusing to follow it"))
 		}
 		return -1, s.pathErr("open", name, err)
@@ -205,36 +147,12 @@ func (s *Store) openShardDir(i int, create bool) (int, error) {
 	return fd, nil
 }
 
-// readDirNames lists a directory descriptor's names without closing it.
-func readDirNames(dirfd int) ([]string, error) {
-	dup, err := unix.Dup(dirfd)
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(dup), "shard")
-	defer f.Close()
-	return f.Readdirnames(-1)
-}
-
 // tempName returns a fresh temporary file name for the entry hashing to h.
 func (s *Store) tempName(h uint64) string {
-	return shard.TempPrefix + shard.EntryName(h) + "." + pidText + "." + itoa(s.tmpSeq.Add(1))
+	return shard.TempName(h, pid, s.tmpSeq.Add(1))
 }
 
-var pidText = itoa(uint64(os.Getpid()))
-
-func itoa(n uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
-	}
-}
+var pid = os.Getpid()
 
 // Filesystem magic numbers (statfs f_type) of filesystems that several
 // machines may mount at once.

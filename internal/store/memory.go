@@ -3,6 +3,8 @@ package store
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/bucketcache/bucketcache/internal/fsx"
 )
 
 // memory is the in-memory layer: per shard, a map from key hash to the last
@@ -35,7 +37,7 @@ type item struct {
 	key        []byte
 	rec        Record
 	gen        uint64 // shard generation the item was read or written under
-	id         fileID
+	id         fsx.FileID
 	size       int64
 	used       int64 // Unix ns the file was last stamped as used; guarded by the shard's mu
 	prev, next *item // guarded by the shard's mu
@@ -76,7 +78,7 @@ func (m *memory) get(i int, h uint64, key []byte, now, every int64) (it item, st
 }
 
 // put remembers rec for key, replacing whatever was remembered for its hash.
-func (m *memory) put(i int, h uint64, key []byte, rec Record, gen uint64, id fileID, used int64) {
+func (m *memory) put(i int, h uint64, key []byte, rec Record, gen uint64, id fsx.FileID, used int64) {
 	// The value counts twice: its bytes, and the decoded form a layer above
 	// may keep in rec.Slot (estimated at the same size).
 	size := int64(len(key)+2*len(rec.Value)+len(rec.Codec)) + itemOverhead
@@ -101,7 +103,7 @@ func (m *memory) put(i int, h uint64, key []byte, rec Record, gen uint64, id fil
 
 // revalidate records that the item for key, still the same file, is current
 // as of generation gen.
-func (m *memory) revalidate(i int, h uint64, key []byte, id fileID, gen uint64) {
+func (m *memory) revalidate(i int, h uint64, key []byte, id fsx.FileID, gen uint64) {
 	sh := &m.shards[i]
 	sh.mu.Lock()
 	if it, ok := sh.items[h]; ok && it.id == id && string(it.key) == string(key) {

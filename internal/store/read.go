@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bucketcache/bucketcache/internal/fsx"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -135,16 +136,14 @@ const uncounted = ^uint64(0)
 // before the read.
 func (s *Store) cold(i int, h uint64, key []byte, gen uint64, now time.Time) (Record, error) {
 	rel := s.layout.EntryPath(h)
-	e, id, used, err := s.readEntry(rel, true)
-	if err == nil && string(e.Key) != string(key) {
-		err = shard.Damage(shard.ReasonKey)
-	}
+	e, id, used, err := s.readEntry(rel, shard.Whole, key, true)
 	if err != nil {
-		var d *shard.DamageError
-		if errors.As(err, &d) {
-			if d.Reason != shard.ReasonKey { // a foreign key that hashed alike is not damage
+		if r := shard.ReasonOf(err); r != "" {
+			// A key that hashed alike is not damage, and what the format
+			// does not own (Reason.Foreign) is not ours to remove.
+			if r != shard.ReasonKey && !r.Foreign() {
 				s.stats.corrupt.Add(1)
-				if id != (fileID{}) { // a damaged file: remove it, unless replaced since
+				if id != (fsx.FileID{}) { // a damaged file: remove it, unless replaced since
 					s.removeIfSame(i, h, id)
 				}
 			}

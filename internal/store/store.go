@@ -44,7 +44,7 @@ import (
 	"github.com/bucketcache/bucketcache/shard"
 )
 
-// DefaultMemoryLimit is the in-memory layer's size when Options.MemoryLimit is 0.
+// DefaultMemoryLimit is the in-memory layer's size when Config.MemoryLimit is 0.
 const DefaultMemoryLimit = 64 << 20
 
 // ErrNotFound reports a key that is missing, expired, too old for the Store's
@@ -54,57 +54,29 @@ var ErrNotFound = errors.New("bucketcache: not found")
 // ErrClosed reports use of a Store after Close.
 var ErrClosed = errors.New("bucketcache: bucket is closed")
 
-// Options configure a Store. The zero value is ready to use.
-type Options struct {
-	// Lifetime bounds the age of entries this Store returns: an entry written
-	// more than Lifetime ago is a miss, even if it was stored with a longer
-	// expiry. 0: no bound. Negative: Open fails.
-	Lifetime time.Duration
-	// Shards is the shard count of a new bucket (0: shard.DefaultCount, or
-	// whatever the bucket already records). An existing bucket's count cannot
-	// change: a different non-zero value makes Open fail.
-	Shards int
-	// Durable makes every write fsync the entry file before the rename and the
-	// shard directory after it, so an acknowledged write survives power loss.
-	// Off by default: a crash may then lose recent writes, but never tears one.
-	Durable bool
-	// MemoryLimit bounds the bytes of keys and values kept in memory.
-	// 0: DefaultMemoryLimit. Negative: no in-memory layer.
-	MemoryLimit int64
-	// Now is the clock. nil: time.Now.
-	Now func() time.Time
-
-	// MaxBytes and MaxEntries bound the bucket's entry files (0: unlimited).
-	// When either is exceeded, a trim in the background evicts the least
-	// recently used entries until usage is under 90% of the limit. Every
-	// process sharing the bucket should set the same limits.
-	MaxBytes   int64
-	MaxEntries int64
-	// EvictionGrace protects recently used entries: a trim never evicts an
-	// entry that any process read or wrote less than EvictionGrace/2 ago
-	// (reads record their time at most once per EvictionGrace/2, see
-	// eviction.go). 0: one minute. Processes sharing a bucket should agree.
-	EvictionGrace time.Duration
-	// TrimInterval is the least time between two trims of the bucket, by any
-	// process. 0: ten seconds.
-	TrimInterval time.Duration
-
-	// SharedFilesystem says that the directory is on a filesystem mounted
-	// by several machines (GlusterFS, or NFS with working flock). Memory
-	// mappings are not coherent across machines there, so the shared
-	// counters are not used: the memory layer validates each warm read with
-	// a stat (a rename always brings a new inode), usage for the limits is
-	// counted by the trims' directory scans, and opens that fail with ESTALE
-	// are retried and then treated as misses. Open turns it on by itself when
-	// the directory is on a network or FUSE filesystem.
-	SharedFilesystem bool
+// Config is bucket.Options as the engine reads it: the fields that concern
+// the files, with the same names and meanings (bucket.Options documents
+// each one; it is the only place that does). Package bucket builds it in one
+// place, Options.config. The zero value is ready to use.
+type Config struct {
+	Lifetime         time.Duration
+	Shards           int
+	Durable          bool
+	MemoryLimit      int64 // 0: DefaultMemoryLimit; negative: no memory layer
+	Now              func() time.Time
+	MaxBytes         int64
+	MaxEntries       int64
+	EvictionGrace    time.Duration // 0: one minute
+	TrimInterval     time.Duration // 0: ten seconds
+	SharedFilesystem bool          // Open also turns it on for network and FUSE filesystems
+	Adopt            bool          // record a layout in a non-empty directory that has none
 }
 
 // Store is a bucket directory opened for use. Its methods are safe for
 // concurrent use.
 type Store struct {
 	dir    string
-	opts   Options
+	opts   Config
 	layout shard.Layout
 	root   int              // O_PATH-free directory fd of dir, for openat2
 	ctrs   *shard.Counters  // shared generations and usage; nil when unavailable
@@ -121,7 +93,7 @@ type Store struct {
 
 // Open opens the bucket directory dir, creating it (and its parents) and
 // recording its layout if needed.
-func Open(dir string, opts Options) (*Store, error) {
+func Open(dir string, opts Config) (*Store, error) {
 	if opts.Lifetime < 0 {
 		return nil, fmt.Errorf("bucket %s: negative lifetime %v", dir, opts.Lifetime)
 	}
@@ -147,7 +119,11 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := mkdirAll(abs); err != nil {
 		return nil, fmt.Errorf("bucket %s: cannot create directory: %w", abs, err)
 	}
-	layout, err := shard.Open(abs, opts.Shards)
+	open := shard.Open
+	if opts.Adopt {
+		open = shard.Adopt
+	}
+	layout, err := open(abs, opts.Shards)
 	if err != nil {
 		return nil, err
 	}
@@ -200,8 +176,9 @@ func (s *Store) Dir() string { return s.dir }
 // Layout is the bucket's shard layout.
 func (s *Store) Layout() shard.Layout { return s.layout }
 
-// Options returns the options the Store was opened with, defaults filled in.
-func (s *Store) Options() Options { return s.opts }
+// Config returns the configuration the Store was opened with, defaults
+// filled in.
+func (s *Store) Config() Config { return s.opts }
 
 // Now is the Store's clock.
 func (s *Store) Now() time.Time { return s.opts.Now() }
@@ -210,10 +187,10 @@ func (s *Store) Now() time.Time { return s.opts.Now() }
 func (s *Store) ShardOf(key []byte) int { return s.layout.Index(shard.Hash(key)) }
 
 // Close releases the Store's memory, mapping and descriptors, once writes
-// still under way are done. Further calls return ErrClosed. Entries stay on
-// disk.
+// still under way are done. Entries stay on disk. Closing a closed Store does
+// nothing and returns nil; any other use of it returns ErrClosed.
 func (s *Store) Close() error {
-	err := ErrClosed
+	var err error
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		if s.trimmer != nil {

@@ -16,7 +16,7 @@ import (
 	"github.com/bucketcache/bucketcache/internal/fakeclock"
 )
 
-func open(t *testing.T, dir string, opts Options) *Store {
+func open(t *testing.T, dir string, opts Config) *Store {
 	t.Helper()
 	s, err := Open(dir, opts)
 	if err != nil {
@@ -38,7 +38,7 @@ func mustGet(t *testing.T, s *Store, key string) string {
 }
 
 func TestPutGetDelete(t *testing.T) {
-	s := open(t, t.TempDir(), Options{})
+	s := open(t, t.TempDir(), Config{})
 	if _, err := s.Get([]byte("k")); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get of missing: %v", err)
 	}
@@ -64,7 +64,7 @@ func TestPutGetDelete(t *testing.T) {
 }
 
 func TestWarmGetIsServedFromMemory(t *testing.T) {
-	s := open(t, t.TempDir(), Options{})
+	s := open(t, t.TempDir(), Config{})
 	s.Put([]byte("k"), rec("v"))
 	mustGet(t, s, "k")
 	mustGet(t, s, "k")
@@ -81,8 +81,8 @@ func TestWarmGetIsServedFromMemory(t *testing.T) {
 
 func TestOtherStoreSeesChanges(t *testing.T) {
 	dir := t.TempDir()
-	a := open(t, dir, Options{})
-	b := open(t, dir, Options{})
+	a := open(t, dir, Config{})
+	b := open(t, dir, Config{})
 	a.Put([]byte("k"), rec("one"))
 	if got := mustGet(t, b, "k"); got != "one" {
 		t.Fatal(got)
@@ -100,8 +100,8 @@ func TestOtherStoreSeesChanges(t *testing.T) {
 
 func TestUnrelatedWriteKeepsCopyValid(t *testing.T) {
 	dir := t.TempDir()
-	a := open(t, dir, Options{Shards: 1})
-	b := open(t, dir, Options{})
+	a := open(t, dir, Config{Shards: 1})
+	b := open(t, dir, Config{})
 	a.Put([]byte("k"), rec("v"))
 	mustGet(t, b, "k")
 	a.Put([]byte("other"), rec("x")) // same shard: the generation moves on
@@ -113,7 +113,7 @@ func TestUnrelatedWriteKeepsCopyValid(t *testing.T) {
 
 func TestExpiry(t *testing.T) {
 	c := fakeclock.New()
-	s := open(t, t.TempDir(), Options{Now: c.Now})
+	s := open(t, t.TempDir(), Config{Now: c.Now})
 	exp := c.Now().Add(time.Minute)
 	s.Put([]byte("k"), Record{Codec: "raw", Value: []byte("v"), ExpiresAt: exp})
 	c.Advance(time.Minute)
@@ -135,8 +135,8 @@ func TestExpiry(t *testing.T) {
 func TestLifetimeBoundsAgeButNeverDeletes(t *testing.T) {
 	c := fakeclock.New()
 	dir := t.TempDir()
-	long := open(t, dir, Options{Now: c.Now})
-	short := open(t, dir, Options{Now: c.Now, Lifetime: time.Minute})
+	long := open(t, dir, Config{Now: c.Now})
+	short := open(t, dir, Config{Now: c.Now, Lifetime: time.Minute})
 	long.Put([]byte("k"), rec("v")) // never expires
 	c.Advance(time.Minute)
 	if got := mustGet(t, short, "k"); got != "v" {
@@ -149,7 +149,7 @@ func TestLifetimeBoundsAgeButNeverDeletes(t *testing.T) {
 	if err := short.Delete([]byte("k")); !errors.Is(err, ErrNotFound) {
 		t.Fatal("short Delete must not see it")
 	}
-	if info, _ := short.Prune(); info.Files != 0 {
+	if info, _ := short.Prune(context.Background()); info.Files != 0 {
 		t.Fatal("Prune removed another bucket's live entry")
 	}
 	if got := mustGet(t, long, "k"); got != "v" {
@@ -178,7 +178,7 @@ func TestDamageIsAMiss(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := open(t, filepath.Join(dir, c.name), Options{MemoryLimit: -1})
+			s := open(t, filepath.Join(dir, c.name), Config{MemoryLimit: -1})
 			s.Put([]byte("k"), rec("v"))
 			path := filepath.Join(s.Dir(), s.Layout().EntryPath(shard.Hash([]byte("k"))))
 			c.damage(path)
@@ -187,11 +187,11 @@ func TestDamageIsAMiss(t *testing.T) {
 			}
 			_, statErr := os.Lstat(path)
 			switch c.name {
-			case "empty", "truncated", "flipped", "magic":
+			case "truncated", "flipped":
 				if !os.IsNotExist(statErr) {
 					t.Fatal("Get left a damaged file in place")
 				}
-			default: // another key's entry, or not a file of ours: left alone
+			default: // another key's entry, or not a file of ours (no magic, not a regular file): left alone
 				if statErr != nil {
 					t.Fatal("Get removed what was not its own damaged file")
 				}
@@ -211,7 +211,7 @@ func TestDamageIsAMiss(t *testing.T) {
 }
 
 func TestSymlinkedShardDirIsNotFollowed(t *testing.T) {
-	s := open(t, t.TempDir(), Options{MemoryLimit: -1})
+	s := open(t, t.TempDir(), Config{MemoryLimit: -1})
 	key := []byte("k")
 	s.Put(key, rec("v"))
 	h := shard.Hash(key)
@@ -228,8 +228,8 @@ func TestSymlinkedShardDirIsNotFollowed(t *testing.T) {
 		t.Fatalf("Put through a symlinked shard: %v", err)
 	}
 	s.Delete(key)
-	s.Prune()
-	s.Clear()
+	s.Prune(context.Background())
+	s.Clear(context.Background())
 	if data, err := os.ReadFile(sentinel); err != nil || !bytes.Contains(data, []byte("SECRET")) {
 		t.Fatalf("sentinel touched: %v", err)
 	}
@@ -239,7 +239,7 @@ func TestFailedPutKeepsOldValue(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root ignores directory permissions")
 	}
-	s := open(t, t.TempDir(), Options{})
+	s := open(t, t.TempDir(), Config{})
 	s.Put([]byte("k"), rec("old"))
 	d := filepath.Join(s.Dir(), s.Layout().DirName(s.ShardOf([]byte("k"))))
 	os.Chmod(d, 0o555)
@@ -255,7 +255,7 @@ func TestFailedPutKeepsOldValue(t *testing.T) {
 
 func TestPruneRemovesExpiredCorruptAndTemp(t *testing.T) {
 	c := fakeclock.New()
-	s := open(t, t.TempDir(), Options{Now: c.Now, Shards: 4})
+	s := open(t, t.TempDir(), Config{Now: c.Now, Shards: 4})
 	for _, k := range []string{"a", "b", "c"} {
 		s.Put([]byte(k), Record{Codec: "raw", Value: []byte(k), ExpiresAt: c.Now().Add(time.Second)})
 	}
@@ -264,14 +264,20 @@ func TestPruneRemovesExpiredCorruptAndTemp(t *testing.T) {
 	bad := filepath.Join(s.Dir(), s.Layout().EntryPath(shard.Hash([]byte("bad"))))
 	os.Truncate(bad, 10)
 	os.MkdirAll(filepath.Join(s.Dir(), s.Layout().DirName(0)), 0o755)
-	tmp := filepath.Join(s.Dir(), s.Layout().DirName(0), shard.TempPrefix+"abandoned")
+	tmp := filepath.Join(s.Dir(), s.Layout().DirName(0), shard.TempName(4, 1234, 1))
 	if err := os.WriteFile(tmp, []byte("half"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Not the bucket's: a stranger's file, one whose name merely starts like
+	// a temporary file's, and one named like an entry without the magic.
 	stranger := filepath.Join(s.Dir(), s.Layout().DirName(1), "README")
 	os.WriteFile(stranger, []byte("mine"), 0o644)
+	lookalike := filepath.Join(s.Dir(), s.Layout().DirName(0), shard.TempPrefix+"important")
+	os.WriteFile(lookalike, []byte("mine"), 0o644)
+	alien := filepath.Join(s.Dir(), s.Layout().DirName(0), shard.EntryName(4))
+	os.WriteFile(alien, []byte("0000000000000001 is a name, not an entry"), 0o644)
 	c.Advance(2 * time.Second)
-	info, err := s.Prune()
+	info, err := s.Prune(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,27 +287,36 @@ func TestPruneRemovesExpiredCorruptAndTemp(t *testing.T) {
 	if got := mustGet(t, s, "live"); got != "forever" {
 		t.Fatal(got)
 	}
-	if _, err := os.Stat(stranger); err != nil {
-		t.Fatal("Prune removed a file that is not the bucket's")
+	for _, p := range []string{stranger, lookalike, alien} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("Prune removed %s, a file that is not the bucket's", p)
+		}
 	}
-	if info, _ := s.Prune(); info.Files != 0 {
+	if info.Foreign != 1 {
+		t.Fatalf("PruneInfo %+v: want the entry-named file without the magic counted as foreign", info)
+	}
+	if info, _ := s.Prune(context.Background()); info.Files != 0 {
 		t.Fatalf("second Prune found %+v", info)
 	}
 }
 
 func TestLenAllClear(t *testing.T) {
 	c := fakeclock.New()
-	s := open(t, t.TempDir(), Options{Now: c.Now})
+	s := open(t, t.TempDir(), Config{Now: c.Now})
 	for i := 0; i < 50; i++ {
 		s.Put([]byte{byte(i)}, rec(string(rune('a'+i%26))))
 	}
 	s.Put([]byte("dying"), Record{Codec: "raw", Value: []byte("x"), ExpiresAt: c.Now().Add(time.Second)})
 	c.Advance(2 * time.Second)
-	if n, err := s.Len(); n != 50 || err != nil {
+	if n, err := s.Count(context.Background(), nil); n != 50 || err != nil {
 		t.Fatalf("Len %d %v", n, err)
 	}
 	seen := 0
-	for k, r := range s.All() {
+	for f, err := range s.All(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, r := f.Key, f.Record
 		if len(k) != 1 || string(r.Value) != string(rune('a'+int(k[0])%26)) {
 			t.Fatalf("All yielded %q=%q", k, r.Value)
 		}
@@ -310,10 +325,10 @@ func TestLenAllClear(t *testing.T) {
 	if seen != 50 {
 		t.Fatalf("All yielded %d", seen)
 	}
-	if err := s.Clear(); err != nil {
+	if err := s.Clear(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := s.Len(); n != 0 {
+	if n, _ := s.Count(context.Background(), nil); n != 0 {
 		t.Fatalf("Len after Clear %d", n)
 	}
 	if _, err := s.Get([]byte{1}); !errors.Is(err, ErrNotFound) {
@@ -322,7 +337,7 @@ func TestLenAllClear(t *testing.T) {
 }
 
 func TestWriteShardTakesTheLockOnce(t *testing.T) {
-	s := open(t, t.TempDir(), Options{Shards: 2})
+	s := open(t, t.TempDir(), Config{Shards: 2})
 	var items []Item
 	for i := 0; len(items) < 20; i++ {
 		k := []byte{byte(i)}
@@ -348,35 +363,35 @@ func TestWriteShardTakesTheLockOnce(t *testing.T) {
 func TestOpenErrors(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o644)
-	if _, err := Open(file, Options{}); err == nil || !strings.Contains(err.Error(), file) {
+	if _, err := Open(file, Config{}); err == nil || !strings.Contains(err.Error(), file) {
 		t.Fatalf("Open of a file: %v", err)
 	}
-	if _, err := Open(filepath.Join(file, "sub"), Options{}); err == nil || !strings.Contains(err.Error(), file) {
+	if _, err := Open(filepath.Join(file, "sub"), Config{}); err == nil || !strings.Contains(err.Error(), file) {
 		t.Fatalf("Open beneath a file: %v", err)
 	}
-	if _, err := Open(t.TempDir(), Options{Lifetime: -1}); err == nil {
+	if _, err := Open(t.TempDir(), Config{Lifetime: -1}); err == nil {
 		t.Fatal("negative lifetime accepted")
 	}
 	dir := t.TempDir()
-	open(t, dir, Options{Shards: 8})
-	if _, err := Open(dir, Options{Shards: 16}); err == nil || !strings.Contains(err.Error(), dir) {
+	open(t, dir, Config{Shards: 8})
+	if _, err := Open(dir, Config{Shards: 16}); err == nil || !strings.Contains(err.Error(), dir) {
 		t.Fatalf("shard mismatch: %v", err)
 	}
 }
 
 func TestClosed(t *testing.T) {
-	s, _ := Open(t.TempDir(), Options{})
+	s, _ := Open(t.TempDir(), Config{})
 	s.Close()
 	if _, err := s.Get([]byte("k")); !errors.Is(err, ErrClosed) {
 		t.Fatal(err)
 	}
-	if err := s.Close(); !errors.Is(err, ErrClosed) {
-		t.Fatal(err)
+	if err := s.Close(); err != nil {
+		t.Fatalf("a second Close: %v, want nil (Close is idempotent)", err)
 	}
 }
 
 func TestMemoryLimit(t *testing.T) {
-	s := open(t, t.TempDir(), Options{MemoryLimit: 64 << 10})
+	s := open(t, t.TempDir(), Config{MemoryLimit: 64 << 10})
 	big := strings.Repeat("x", 1000)
 	for i := 0; i < 500; i++ {
 		s.Put([]byte{byte(i), byte(i >> 8)}, rec(big))
@@ -392,7 +407,7 @@ func TestMemoryLimit(t *testing.T) {
 }
 
 func TestWriteShardMixesPutsAndDeletes(t *testing.T) {
-	s := open(t, t.TempDir(), Options{Shards: 1})
+	s := open(t, t.TempDir(), Config{Shards: 1})
 	s.Put([]byte("gone"), rec("x"))
 	errs := s.WriteShard(0, []Item{
 		{Key: []byte("a"), Record: rec("1")},
@@ -417,8 +432,8 @@ func TestWriteShardMixesPutsAndDeletes(t *testing.T) {
 
 func TestSharedFilesystemMode(t *testing.T) {
 	dir := t.TempDir()
-	a := open(t, dir, Options{SharedFilesystem: true})
-	b := open(t, dir, Options{SharedFilesystem: true})
+	a := open(t, dir, Config{SharedFilesystem: true})
+	b := open(t, dir, Config{SharedFilesystem: true})
 	if a.ctrs != nil {
 		t.Fatal("shared counters mapped on a shared filesystem")
 	}
@@ -443,7 +458,7 @@ func TestSharedFilesystemMode(t *testing.T) {
 func TestSharedFilesystemTrim(t *testing.T) {
 	c := fakeclock.New()
 	// A long grace: background trims during the writes can evict nothing.
-	s := open(t, t.TempDir(), Options{Now: c.Now, SharedFilesystem: true, MaxEntries: 10, EvictionGrace: time.Hour})
+	s := open(t, t.TempDir(), Config{Now: c.Now, SharedFilesystem: true, MaxEntries: 10, EvictionGrace: time.Hour})
 	for i := 0; i < 30; i++ {
 		s.Put([]byte{byte(i)}, rec("v"))
 		c.Advance(time.Second)
@@ -456,7 +471,7 @@ func TestSharedFilesystemTrim(t *testing.T) {
 }
 
 func TestPruneRemovesOnlyUnheldKeyLocks(t *testing.T) {
-	s := open(t, t.TempDir(), Options{Shards: 1})
+	s := open(t, t.TempDir(), Config{Shards: 1})
 	s.Put([]byte("x"), rec("v")) // the shard exists
 	dead, _ := s.KeyLockPath([]byte("dead"))
 	os.WriteFile(dead, nil, 0o644) // left by a run whose process died
@@ -466,7 +481,7 @@ func TestPruneRemovesOnlyUnheldKeyLocks(t *testing.T) {
 		t.Fatal(ok, err)
 	}
 	defer held.Remove()
-	info, err := s.Prune()
+	info, err := s.Prune(context.Background())
 	if err != nil || info.Locks != 1 {
 		t.Fatalf("PruneInfo %+v %v", info, err)
 	}
@@ -483,7 +498,7 @@ func TestPruneRemovesOnlyUnheldKeyLocks(t *testing.T) {
 // memory layer holds the value only from its first read, never an older
 // value of the key; unless the caller gave the value to the Store.
 func TestLargeValue(t *testing.T) {
-	s := open(t, t.TempDir(), Options{})
+	s := open(t, t.TempDir(), Config{})
 	if err := s.Put([]byte("k"), rec("small and old")); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bucketcache/bucketcache/internal/fsx"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -61,7 +62,7 @@ func (s *Store) account(i, dirfd int, bytes, entries int64) {
 // recountLocked counts shard i's entry files and records the result. The
 // caller holds the shard's lock, so nothing changes during the count.
 func (s *Store) recountLocked(i, dirfd int) {
-	names, err := readDirNames(dirfd)
+	names, err := fsx.ReadDirNames(dirfd)
 	if err != nil {
 		return
 	}

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -8,14 +10,18 @@ import (
 	"github.com/bucketcache/bucketcache/shard"
 )
 
-func TestRemoveDamaged(t *testing.T) {
+// TestVerifyFix: a full verification removes the format's own damage (a
+// value whose checksum fails, a symlink in an entry's place) and nothing
+// else: not a sound entry, not a directory in an entry's place, not a file
+// without the entry magic, not the lock file.
+func TestVerifyFix(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, Options{Shards: 1})
+	s, err := Open(dir, Config{Shards: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	keys := []string{`"good"`, `"body"`, `"link"`, `"dir"`}
+	keys := []string{`"good"`, `"body"`, `"link"`, `"dir"`, `"alien"`}
 	for _, k := range keys {
 		if err := s.Put([]byte(k), Record{Codec: "json", Value: []byte(`"0123456789"`)}); err != nil {
 			t.Fatal(err)
@@ -29,42 +35,42 @@ func TestRemoveDamaged(t *testing.T) {
 	os.Symlink(path(`"good"`), path(`"link"`))
 	os.Remove(path(`"dir"`))
 	os.Mkdir(path(`"dir"`), 0o755)
+	os.WriteFile(path(`"alien"`), []byte("another program's data"), 0o644)
 
-	want := map[string]bool{`"good"`: false, `"body"`: true, `"link"`: true, `"dir"`: false}
+	var found []Finding
+	info, err := s.Sweep(context.Background(), SweepOptions{Verify: true, Report: func(f Finding) { found = append(found, f) }})
+	if err != nil || info.Damaged != 2 || info.Foreign != 2 || info.Files != 0 || len(found) != 4 {
+		t.Fatalf("Verify = %+v, %v; findings %+v", info, err, found)
+	}
+	info, err = s.Sweep(context.Background(), SweepOptions{Verify: true, Fix: true})
+	if err != nil || info.Corrupt != 2 || info.Foreign != 2 {
+		t.Fatalf("Verify -fix = %+v, %v", info, err)
+	}
+	want := map[string]bool{`"good"`: false, `"body"`: true, `"link"`: true, `"dir"`: false, `"alien"`: false}
 	for k, w := range want {
-		removed, _, err := s.RemoveDamaged(0, filepath.Base(path(k)))
-		if err != nil || removed != w {
-			t.Errorf("RemoveDamaged(%s) = %v, %v; want %v", k, removed, err, w)
-		}
 		_, statErr := os.Lstat(path(k))
 		if gone := os.IsNotExist(statErr); gone != w {
 			t.Errorf("%s: file gone %v, want %v", k, gone, w)
 		}
 	}
 	if rec, err := s.Get([]byte(`"good"`)); err != nil || string(rec.Value) != `"0123456789"` {
-		t.Errorf("good entry after RemoveDamaged: %q, %v", rec.Value, err)
+		t.Errorf("good entry after verify -fix: %q, %v", rec.Value, err)
 	}
-	if removed, _, err := s.RemoveDamaged(0, "lock"); removed || err != nil {
-		t.Errorf("RemoveDamaged(lock) = %v, %v", removed, err)
+	if _, err := os.Stat(filepath.Join(dir, s.Layout().DirName(0), shard.LockName)); err != nil {
+		t.Errorf("the shard's lock file: %v", err)
 	}
 }
 
-func TestPruneShard(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(dir, Options{Shards: 2})
+// TestSweepCancelled: a sweep whose context has ended stops and says so.
+func TestSweepCancelled(t *testing.T) {
+	s, err := Open(t.TempDir(), Config{Shards: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	key := []byte(`"k"`)
-	if err := s.Put(key, Record{Codec: "json", Value: []byte("1"), ExpiresAt: s.Now().Add(-1)}); err != nil {
-		t.Fatal(err)
-	}
-	i := s.ShardOf(key)
-	if info, err := s.PruneShard(1 - i); err != nil || info.Files != 0 {
-		t.Fatalf("PruneShard(other) = %+v, %v", info, err)
-	}
-	if info, err := s.PruneShard(i); err != nil || info.Expired != 1 {
-		t.Fatalf("PruneShard(%d) = %+v, %v", i, info, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Prune(ctx); err == nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Prune(cancelled) = %v", err)
 	}
 }

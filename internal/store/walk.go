@@ -1,71 +1,52 @@
 package store
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"iter"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bucketcache/bucketcache/internal/fsx"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
-// All yields the key and record of every live entry this Store would return
-// from Get, shard by shard, reading and verifying each file in full. It takes
-// no lock: entries written or removed during the walk may or may not be seen.
-// Damaged, expired and too-old entries are skipped. The yielded slices are
-// the caller's own.
-func (s *Store) All() iter.Seq2[[]byte, Record] {
-	return func(yield func([]byte, Record) bool) {
-		now := s.opts.Now()
-		s.walk(func(rel string, h uint64, i int) bool {
-			e, _, _, err := s.readEntry(rel, false)
-			if err != nil || shard.Hash(e.Key) != h {
-				return true
-			}
-			rec := recordOf(e)
-			if rec.Expired(now) || s.tooOld(rec, now) {
-				return true
-			}
-			return yield(e.Key, rec)
+// Found is an entry All found: its key and its record.
+type Found struct {
+	Key []byte
+	Record
+}
+
+// All yields every live entry this Store would return from Get, shard by
+// shard, reading and verifying each file in full. It takes no lock: entries
+// written or removed during the walk may or may not be seen. Damaged,
+// foreign, expired and too-old entries are skipped, as Get would miss them.
+// The yielded slices are the caller's own. An I/O error is yielded with a
+// zero Found, and the walk goes on if the caller asks for more; the end of
+// ctx is yielded last.
+func (s *Store) All(ctx context.Context) iter.Seq2[Found, error] {
+	return func(yield func(Found, error) bool) {
+		s.entries(ctx, shard.Whole, func(key []byte, rec Record, err error) bool {
+			return yield(Found{Key: key, Record: rec}, err)
 		})
 	}
 }
 
-// Len counts the live entries in the bucket. It stats each entry file and
-// judges expiry by its modification time (see Prune); only with a Lifetime
-// does it read headers, for the time each entry was written. Damaged entries
-// are counted until a Get or a verification finds them out.
-func (s *Store) Len() (int, error) {
+// Count counts the live entries that All would yield and keep accepts
+// (nil: all of them), reading each file in full as All does (but keeping no
+// value), so that the two always agree.
+func (s *Store) Count(ctx context.Context, keep func(key []byte) bool) (int, error) {
 	if err := s.checkOpen(); err != nil {
 		return 0, err
 	}
 	n := 0
-	now := s.opts.Now()
 	var errs []error
-	s.walkShards(func(i, dirfd int, names []string) bool {
-		for _, name := range names {
-			h, ok := shard.ParseEntryName(name)
-			if !ok {
-				continue
-			}
-			var st unix.Stat_t
-			if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil ||
-				st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size < shard.HeaderSize ||
-				expiredByTime(&st, now.UnixNano()) {
-				continue
-			}
-			if s.opts.Lifetime > 0 {
-				hdr, _, err := readHeader(dirfd, name, h, s.layout, i)
-				if err != nil {
-					if !shard.IsDamage(err) && !errors.Is(err, errNotFile) && err != unix.ENOENT {
-						errs = append(errs, s.pathErr("read", s.shardRel(i, name), err))
-					}
-					continue
-				}
-				if hdr.Expired(now) || hdr.OlderThan(s.opts.Lifetime, now) {
-					continue
-				}
-			}
+	s.entries(ctx, shard.Checked, func(key []byte, _ Record, err error) bool {
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case keep == nil || keep(key):
 			n++
 		}
 		return true
@@ -73,16 +54,44 @@ func (s *Store) Len() (int, error) {
 	return n, errors.Join(errs...)
 }
 
-// walk calls fn with the relative path, hash and shard of every entry file
-// name, shard by shard, until fn returns false.
-func (s *Store) walk(fn func(rel string, h uint64, i int) bool) {
-	s.walkShards(func(i, _ int, names []string) bool {
+// entries calls fn with every live entry, read to depth, until fn returns
+// false; an I/O error or the end of ctx is passed as err.
+func (s *Store) entries(ctx context.Context, depth shard.Depth, fn func(key []byte, rec Record, err error) bool) {
+	if err := s.checkOpen(); err != nil {
+		fn(nil, Record{}, err)
+		return
+	}
+	now := s.opts.Now()
+	s.walkShards(func(i, dirfd int, names []string) bool {
 		dir := s.layout.DirName(i) + "/"
 		for _, name := range names {
-			if h, ok := shard.ParseEntryName(name); ok {
-				if !fn(dir+name, h, i) {
+			if err := ctx.Err(); err != nil {
+				fn(nil, Record{}, fmt.Errorf("bucket %s: walk stopped: %w", s.dir, err))
+				return false
+			}
+			h, ok := shard.ParseEntryName(name)
+			if !ok {
+				continue
+			}
+			e, _, _, err := s.readEntry(dir+name, depth, nil, false)
+			if err == nil {
+				err = s.layout.CheckPlace(i, h, e.Key)
+			}
+			if err == ErrNotFound || shard.IsDamage(err) {
+				continue // gone since the listing, or a miss for Get
+			}
+			if err != nil {
+				if !fn(nil, Record{}, err) {
 					return false
 				}
+				continue
+			}
+			rec := recordOf(e)
+			if rec.Expired(now) || s.tooOld(rec, now) {
+				continue
+			}
+			if !fn(e.Key, rec, nil) {
+				return false
 			}
 		}
 		return true
@@ -97,7 +106,7 @@ func (s *Store) walkShards(fn func(i, dirfd int, names []string) bool) {
 		if err != nil {
 			continue
 		}
-		names, err := readDirNames(dirfd)
+		names, err := fsx.ReadDirNames(dirfd)
 		cont := err != nil || fn(i, dirfd, names)
 		unix.Close(dirfd)
 		if !cont {

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bucketcache/bucketcache/internal/fsx"
 	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/shard"
 )
@@ -157,8 +158,7 @@ const largeValue = 64 << 10
 // head is the whole entry). The memory layer keeps the value from head, or
 // value itself when owned says it may.
 func (s *Store) writeLocked(i, dirfd int, head, value []byte, owned bool) error {
-	hdr, _ := shard.ParseHeader(head)
-	key := head[hdr.KeyOffset():hdr.ValueOffset():hdr.ValueOffset()]
+	hdr, key := shard.HeadOf(head)
 	size := int64(len(head) + len(value))
 	h := shard.Hash(key)
 	name := shard.EntryName(h)
@@ -215,7 +215,7 @@ func (s *Store) writeLocked(i, dirfd int, head, value []byte, owned bool) error 
 		}
 		rec := recordOf(shard.Entry{Header: hdr, Key: key, Value: value})
 		rec.Slot = new(Slot)
-		s.mem.put(i, h, key, rec, gen, idOf(&st), recency(&st))
+		s.mem.put(i, h, key, rec, gen, fsx.IDOf(&st), recency(&st))
 	}
 	return nil
 }
@@ -278,17 +278,14 @@ func (s *Store) Delete(key []byte) error {
 	}
 	defer unlock()
 	s.Forget(key)
-	e, _, _, err := s.readEntry(s.layout.EntryPath(h), false)
-	var d *shard.DamageError
-	switch {
-	case errors.As(err, &d) && d.Reason == shard.ReasonNotRegular:
-		return ErrNotFound // never remove what is not ours to remove
-	case err == nil && string(e.Key) != string(key):
-		return ErrNotFound // another key's entry
+	e, _, _, err := s.readEntry(s.layout.EntryPath(h), shard.Checked, key, false)
+	switch r := shard.ReasonOf(err); {
+	case r == shard.ReasonKey || r.Foreign():
+		return ErrNotFound // another key's entry, or not ours to remove
+	case err != nil && r == "":
+		return err // ErrNotFound for no file, or an I/O error
 	case err == nil && s.tooOld(recordOf(e), s.opts.Now()) && !recordOf(e).Expired(s.opts.Now()):
 		return ErrNotFound // invisible to this Store, but live for others
-	case err != nil && !errors.As(err, &d):
-		return err
 	}
 	found := err == nil && !recordOf(e).Expired(s.opts.Now())
 	if _, err := s.removeLocked(i, dirfd, shard.EntryName(h)); err != nil {
@@ -303,14 +300,14 @@ func (s *Store) Delete(key []byte) error {
 
 // removeIfSame removes shard i's entry for hash h if it is still the file id
 // (an expired entry seen by a reader), and not one written since.
-func (s *Store) removeIfSame(i int, h uint64, id fileID) {
+func (s *Store) removeIfSame(i int, h uint64, id fsx.FileID) {
 	dirfd, unlock, err := s.lockShard(context.Background(), i)
 	if err != nil {
 		return
 	}
 	defer unlock()
 	var st unix.Stat_t
-	if s.lstatAt(dirfd, shard.EntryName(h), &st) != nil || idOf(&st) != id {
+	if s.lstatAt(dirfd, shard.EntryName(h), &st) != nil || fsx.IDOf(&st) != id {
 		return
 	}
 	s.removeLocked(i, dirfd, shard.EntryName(h))

@@ -9,9 +9,9 @@ import (
 	"io/fs"
 	"path/filepath"
 
-	"github.com/cespare/xxhash/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/bucketcache/bucketcache/internal/fsx"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -49,13 +49,13 @@ type Content struct {
 func (d *Dir) OpenContent(h uint64, want []byte) (*Content, error) {
 	rel := d.layout.EntryPath(h)
 	path := filepath.Join(d.path, rel)
-	fd, err := openBeneath(d.root, rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW)
+	fd, err := fsx.OpenBeneath(d.root, rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
 	switch {
 	case err == nil:
-	case isMissing(err):
+	case fsx.IsMissing(err):
 		return nil, ErrNotFound
-	case isLink(err):
-		return nil, shard.Damage(shard.ReasonNotRegular)
+	case fsx.IsLink(err):
+		return nil, shard.Damage(shard.ReasonSymlink)
 	default:
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
@@ -78,70 +78,43 @@ func (d *Dir) OpenContent(h uint64, want []byte) (*Content, error) {
 	return c, nil
 }
 
-// load reads and verifies the entry file open as fd. The returned Content
-// keeps fd when it reads from it.
+// load reads and verifies the entry file open as fd, with shard.ReadEntry:
+// whole, when it is small or its value must be decoded to be shown (JSON,
+// MessagePack); otherwise checked by streaming through it, and then served
+// from the file by offset. The returned Content keeps fd when it reads from
+// it.
 func (d *Dir) load(fd int, h uint64) (*Content, error) {
-	e, size, err := d.inspect(fd, h, d.layout.Index(h))
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, shard.Damage(shard.ReasonNotRegular)
+	}
+	i := d.layout.Index(h)
+	e, err := shard.ReadEntry(fsx.File(fd), st.Size, shard.Head, nil)
 	if err != nil {
 		return nil, err
 	}
-	c := &Content{Entry: e, fd: -1}
-	vlen := int64(e.Header.ValueLen)
-	if size <= smallFile {
-		buf := make([]byte, size)
-		if _, err := pread(fd, buf, 0); err != nil {
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return nil, shard.Damage(shard.ReasonShort)
-			}
-			return nil, err
+	if st.Size <= smallFile || e.Codec == CodecJSON || e.Codec == CodecMsgpack {
+		if e, err = shard.ReadEntry(fsx.File(fd), st.Size, shard.Whole, nil); err == nil {
+			err = d.layout.CheckPlace(i, h, e.Key)
 		}
-		ent, err := shard.Decode(buf)
 		if err != nil {
 			return nil, err
 		}
-		if !bytes.Equal(ent.Key, e.Key) {
-			return nil, shard.Damage(shard.ReasonKey) // rewritten in place between reads
-		}
-		c.render(ent.Value, nil)
+		d.sound.add(fsx.IDOf(&st))
+		c := &Content{Entry: entryOf(e, h, &st), fd: -1}
+		c.render(e.Value, nil)
 		return c, nil
 	}
-	if err := verifyBody(fd, e.Header, size); err != nil {
+	v, _, err := d.inspect(fd, h, i, true, true)
+	if err != nil {
 		return nil, err
 	}
-	switch e.Header.Codec {
-	case CodecJSON, CodecMsgpack:
-		value := make([]byte, vlen)
-		if _, err := pread(fd, value, e.Header.ValueOffset()); err != nil {
-			return nil, err
-		}
-		c.render(value, nil)
-	default:
-		c.render(nil, &fileSource{fd: fd, base: e.Header.ValueOffset(), n: vlen})
-		c.fd = fd
-	}
+	c := &Content{Entry: v, fd: fd}
+	c.render(nil, &fileSource{fd: fd, base: v.Header.ValueOffset(), n: int64(v.Header.ValueLen)})
 	return c, nil
-}
-
-// verifyBody checks the body checksum of the entry file open as fd by
-// streaming through it.
-func verifyBody(fd int, hdr shard.Header, size int64) error {
-	dig := xxhash.New()
-	buf := make([]byte, 256<<10)
-	for off := int64(shard.HeaderSize); off < size; {
-		n := int(min(int64(len(buf)), size-off))
-		if _, err := pread(fd, buf[:n], off); err != nil {
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return shard.Damage(shard.ReasonShort)
-			}
-			return err
-		}
-		dig.Write(buf[:n])
-		off += int64(n)
-	}
-	if dig.Sum64() != hdr.BodySum {
-		return shard.Damage(shard.ReasonBodySum)
-	}
-	return nil
 }
 
 // render sets the content from the value, given either whole in memory
@@ -263,7 +236,7 @@ func (s *fileSource) ReadAt(p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	p = p[:min(int64(len(p)), s.n-off)]
-	return pread(s.fd, p, s.base+off)
+	return fsx.File(s.fd).ReadAt(p, s.base+off)
 }
 
 // unescapeHTML rewrites the escapes \u003c, \u003e and \u0026 that

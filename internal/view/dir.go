@@ -4,14 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bucketcache/bucketcache/internal/fsx"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -32,6 +33,35 @@ type Dir struct {
 	root   int // descriptor of the bucket directory
 	layout shard.Layout
 	now    func() time.Time
+	sound  checked // versions of entry files found sound in full
+}
+
+// checked remembers versions of entry files that were read in full and
+// found sound. Entry files are never changed in place (a write renames a new
+// file over the old), and a file changed in place anyway gets a new
+// modification time, so a version found sound stays sound. It forgets
+// everything when it grows past its bound.
+type checked struct {
+	mu  sync.Mutex
+	ids map[fsx.FileID]struct{} // guarded by mu
+}
+
+const checkedMax = 1 << 16
+
+func (c *checked) has(id fsx.FileID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.ids[id]
+	return ok
+}
+
+func (c *checked) add(id fsx.FileID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids == nil || len(c.ids) >= checkedMax {
+		c.ids = make(map[fsx.FileID]struct{})
+	}
+	c.ids[id] = struct{}{}
 }
 
 // Open opens the bucket directory dir for viewing. It fails, naming the
@@ -81,16 +111,11 @@ func (d *Dir) Now() time.Time { return d.now() }
 // RootFD is the descriptor of the bucket directory, valid until Close.
 func (d *Dir) RootFD() int { return d.root }
 
-// FileID identifies one version of an entry file: every write renames a new
-// file into place, which brings a new inode.
-type FileID struct {
-	Ino   uint64
-	Size  int64
-	Mtime int64 // Unix nanoseconds
-}
+// FileID identifies one version of an entry file.
+type FileID = fsx.FileID
 
-// Entry is one well-formed entry file, its header and key checked against
-// its file name (the body checksum is checked only by OpenContent).
+// Entry is one sound entry file: header, key (against its file name) and
+// body checksum checked.
 type Entry struct {
 	Name   string // the name the view shows
 	Hash   uint64 // the key's hash, which names the file
@@ -121,8 +146,9 @@ type Status int
 const (
 	Live    Status = iota // a well-formed, unexpired entry
 	Expired               // a well-formed entry whose stored expiry has passed
-	Damaged               // an entry file whose header, size or key is wrong, or a non-file in its place
+	Damaged               // an entry file whose header, size, body or key is wrong, or a symlink in its place
 	Temp                  // a temporary file: an entry being written, or abandoned by a crash
+	Foreign               // in an entry's place, something not the format's (see shard.Reason.Foreign)
 )
 
 // File is one file Scan found.
@@ -133,32 +159,37 @@ type File struct {
 	Size   int64 // size on disk
 }
 
-// Scan calls fn for every entry file and temporary file in shard i, reading
-// headers and keys only, until fn returns false. It holds one shard's file
-// names in memory at a time. A shard never written to has no directory and
-// no files; a shard directory that is a symbolic link is an error, never
-// followed.
+// Scan calls fn for every entry file and temporary file in shard i, until fn
+// returns false. It holds one shard's file names in memory at a time. A
+// shard never written to has no directory and no files; a shard directory
+// that is a symbolic link is an error, never followed.
+//
+// What Scan calls Live is exactly what Lookup finds and OpenContent opens:
+// every entry file is checked in full, body checksum included, so that no
+// surface lists an entry it cannot show. The check streams through the file
+// and holds no value in memory; a Dir remembers the versions of files it
+// has checked (by FileID: every write brings a new one), so listing again
+// costs an open and a header read per entry.
 func (d *Dir) Scan(i int, fn func(f *File) bool) error { return d.scan(i, false, fn) }
 
-// Verify is Scan, but reads every entry file in full: an entry whose body
-// checksum is wrong is reported Damaged (with shard.ReasonBodySum). It
-// streams through each file, holding no value in memory.
+// Verify is Scan, but checks every file afresh, trusting nothing it
+// remembers.
 func (d *Dir) Verify(i int, fn func(f *File) bool) error { return d.scan(i, true, fn) }
 
-func (d *Dir) scan(i int, full bool, fn func(f *File) bool) error {
+func (d *Dir) scan(i int, afresh bool, fn func(f *File) bool) error {
 	dirName := d.layout.DirName(i)
-	dirfd, err := openBeneath(d.root, dirName, unix.O_RDONLY|unix.O_DIRECTORY)
+	dirfd, err := fsx.OpenBeneath(d.root, dirName, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
 		if err == unix.ENOENT {
 			return nil
 		}
-		if isLink(err) {
+		if fsx.IsLink(err) {
 			return fmt.Errorf("%s: shard directory is a symbolic link; not followed", filepath.Join(d.path, dirName))
 		}
 		return &fs.PathError{Op: "open", Path: filepath.Join(d.path, dirName), Err: err}
 	}
 	defer unix.Close(dirfd)
-	names, err := readDirNames(dirfd)
+	names, err := fsx.ReadDirNames(dirfd)
 	if err != nil {
 		return &fs.PathError{Op: "readdir", Path: filepath.Join(d.path, dirName), Err: err}
 	}
@@ -183,13 +214,10 @@ func (d *Dir) scan(i int, full bool, fn func(f *File) bool) error {
 		fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		switch {
 		case err == nil:
-			e, size, ierr := d.inspect(fd, h, i)
-			if ierr == nil && full {
-				ierr = verifyBody(fd, e.Header, size)
-			}
+			e, size, ierr := d.inspect(fd, h, i, true, afresh)
 			unix.Close(fd)
 			f.Size = size
-			switch {
+			switch r := shard.ReasonOf(ierr); {
 			case ierr == nil:
 				e.Path = f.Path
 				f.Entry = e
@@ -197,13 +225,15 @@ func (d *Dir) scan(i int, full bool, fn func(f *File) bool) error {
 				if e.Header.Expired(now) {
 					f.Status = Expired
 				}
-			case shard.IsDamage(ierr):
-				f.Status, f.Reason = Damaged, reasonOf(ierr)
+			case r.Foreign():
+				f.Status, f.Reason = Foreign, r
+			case r != "":
+				f.Status, f.Reason = Damaged, r
 			default:
 				continue // unreadable: neither shown nor judged
 			}
 		case err == unix.ELOOP:
-			f.Status, f.Reason = Damaged, shard.ReasonNotRegular
+			f.Status, f.Reason = Damaged, shard.ReasonSymlink
 		default:
 			continue // vanished since the listing
 		}
@@ -212,14 +242,6 @@ func (d *Dir) scan(i int, full bool, fn func(f *File) bool) error {
 		}
 	}
 	return nil
-}
-
-func reasonOf(err error) shard.Reason {
-	var d *shard.DamageError
-	if errors.As(err, &d) {
-		return d.Reason
-	}
-	return ""
 }
 
 // Entries returns the live entries of shard i.
@@ -234,23 +256,23 @@ func (d *Dir) Entries(i int) ([]Entry, error) {
 	return out, err
 }
 
-// Stat returns the entry in the file for hash h, live or expired, with its
-// header and key checked. A missing file is ErrNotFound; a damaged one an
-// error for which shard.IsDamage is true.
+// Stat returns the entry in the file for hash h, live or expired, checked in
+// full as Scan checks it. A missing file is ErrNotFound; a damaged or
+// foreign one an error for which shard.IsDamage is true.
 func (d *Dir) Stat(h uint64) (Entry, error) {
 	rel := d.layout.EntryPath(h)
-	fd, err := openBeneath(d.root, rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW)
+	fd, err := fsx.OpenBeneath(d.root, rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
 	switch {
 	case err == nil:
-	case isMissing(err):
+	case fsx.IsMissing(err):
 		return Entry{}, ErrNotFound
-	case isLink(err):
-		return Entry{}, shard.Damage(shard.ReasonNotRegular)
+	case fsx.IsLink(err):
+		return Entry{}, shard.Damage(shard.ReasonSymlink)
 	default:
 		return Entry{}, &fs.PathError{Op: "open", Path: filepath.Join(d.path, rel), Err: err}
 	}
 	defer unix.Close(fd)
-	e, _, err := d.inspect(fd, h, d.layout.Index(h))
+	e, _, err := d.inspect(fd, h, d.layout.Index(h), true, false)
 	if err != nil && !shard.IsDamage(err) {
 		err = &fs.PathError{Op: "read", Path: filepath.Join(d.path, rel), Err: err}
 	}
@@ -281,14 +303,12 @@ func (d *Dir) Lookup(name string) (Entry, error) {
 	return e, nil
 }
 
-// headerRead is how much of a file inspect reads at first: the header, the
-// codec name and, usually, the key.
-const headerRead = 4096
-
-// inspect reads and checks the header and key of the entry file open as fd,
-// whose name says its key hashes to h, in shard i. It returns the file's
-// size. Damage is a *shard.DamageError.
-func (d *Dir) inspect(fd int, h uint64, i int) (Entry, int64, error) {
+// inspect reads the entry file open as fd, whose name says its key hashes
+// to h, in shard i, with shard.ReadEntry: the header and key, and with full
+// the body checksum too (skipped for a version of the file this Dir has
+// checked before, unless afresh). It returns the file's size. Damage is a
+// *shard.DamageError.
+func (d *Dir) inspect(fd int, h uint64, i int, full, afresh bool) (Entry, int64, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return Entry{}, 0, err
@@ -296,47 +316,37 @@ func (d *Dir) inspect(fd int, h uint64, i int) (Entry, int64, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return Entry{}, st.Size, shard.Damage(shard.ReasonNotRegular)
 	}
-	buf := make([]byte, min(st.Size, headerRead))
-	n, err := pread(fd, buf, 0)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return Entry{}, st.Size, err
+	id := fsx.IDOf(&st)
+	depth := shard.Head
+	if full && (afresh || !d.sound.has(id)) {
+		depth = shard.Checked
 	}
-	buf = buf[:n]
-	hdr, err := shard.ParseHeader(buf)
+	e, err := shard.ReadEntry(fsx.File(fd), st.Size, depth, nil)
+	if err == nil {
+		err = d.layout.CheckPlace(i, h, e.Key)
+	}
 	if err != nil {
 		return Entry{}, st.Size, err
 	}
-	if hdr.Size() != st.Size {
-		if hdr.Size() > st.Size {
-			return Entry{}, st.Size, shard.Damage(shard.ReasonShort)
-		}
-		return Entry{}, st.Size, shard.Damage(shard.ReasonLong)
+	if depth == shard.Checked {
+		d.sound.add(id)
 	}
-	var key []byte
-	if ko, vo := hdr.KeyOffset(), hdr.ValueOffset(); vo <= int64(len(buf)) {
-		key = bytes.Clone(buf[ko:vo])
-	} else {
-		key = make([]byte, hdr.KeyLen)
-		if _, err := pread(fd, key, ko); err != nil {
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return Entry{}, st.Size, shard.Damage(shard.ReasonShort)
-			}
-			return Entry{}, st.Size, err
-		}
-	}
-	if kh := shard.Hash(key); kh != h || d.layout.Index(kh) != i {
-		return Entry{}, st.Size, shard.Damage(shard.ReasonKey) // misplaced: no reader can find it
-	}
+	return entryOf(e, h, &st), st.Size, nil
+}
+
+// entryOf is the view of the sound entry e, read from the file st describes,
+// whose name says its key hashes to h.
+func entryOf(e shard.Entry, h uint64, st *unix.Stat_t) Entry {
 	return Entry{
-		Name:   Name(key),
+		Name:   Name(e.Key),
 		Hash:   h,
-		Key:    key,
-		Header: hdr,
-		ID:     FileID{Ino: st.Ino, Size: st.Size, Mtime: st.Mtim.Nano()},
+		Key:    e.Key,
+		Header: e.Header,
+		ID:     fsx.IDOf(st),
 		Perm:   st.Mode & 0o777,
 		UID:    st.Uid,
 		GID:    st.Gid,
-	}, st.Size, nil
+	}
 }
 
 // StatID returns the identity of the file now at the entry path for hash h,
@@ -351,7 +361,7 @@ func (d *Dir) StatID(h uint64) (FileID, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return FileID{}, unix.EINVAL
 	}
-	return FileID{Ino: st.Ino, Size: st.Size, Mtime: st.Mtim.Nano()}, nil
+	return fsx.IDOf(&st), nil
 }
 
 // missingError is an error that wraps fs.ErrNotExist without repeating it.

@@ -132,7 +132,7 @@ func TestContentByCodec(t *testing.T) {
 	c, err := d.OpenContent(e.Hash, nil)
 	must(t, err)
 	defer c.Close()
-	value, _ := gb.Encode(point{5, 6, "g"})
+	value, _ := bucket.Gob.Marshal(point{5, 6, "g"})
 	if !strings.HasPrefix(got, "# gob value, ") || !strings.HasSuffix(got, hex.Dump(value)) {
 		t.Errorf("gob content %q", got)
 	}
@@ -366,7 +366,7 @@ func TestShardSymlinkNotFollowed(t *testing.T) {
 	// Build a fake shard outside the bucket holding a valid entry, and point
 	// the shard directory at it.
 	outside := t.TempDir()
-	st, err := store.Open(outside, store.Options{Shards: 1})
+	st, err := store.Open(outside, store.Config{Shards: 1})
 	must(t, err)
 	must(t, st.Put([]byte(`"a"`), store.Record{Codec: "json", Value: []byte(`"outside"`)}))
 	st.Close()
@@ -478,7 +478,7 @@ func TestLargeJSONAndGob(t *testing.T) {
 	if c.dump == nil || c.fd < 0 {
 		t.Fatalf("a large gob value is not dumped from its file")
 	}
-	value, err := gb.Encode(big)
+	value, err := bucket.Gob.Marshal(big)
 	must(t, err)
 	var buf bytes.Buffer
 	_, err = c.WriteTo(&buf)
@@ -488,7 +488,10 @@ func TestLargeJSONAndGob(t *testing.T) {
 	}
 }
 
-func TestVerifyFindsBodyDamage(t *testing.T) {
+// TestBodyDamageIsAbsentEverywhere: an entry whose value is damaged is
+// absent from Scan (what the mount's readdir and bucketfs ls show) just as
+// it is from Lookup, and Verify reports it with its reason.
+func TestBodyDamageIsAbsentEverywhere(t *testing.T) {
 	dir := t.TempDir()
 	b := openBucket[string, string](t, dir, bucket.Options{Shards: 1})
 	must(t, b.Set("good", "fine"))
@@ -505,8 +508,11 @@ func TestVerifyFindsBodyDamage(t *testing.T) {
 	reasons := map[string]shard.Reason{}
 	must(t, d.Scan(0, func(f *File) bool { status["scan:"+f.Path] = f.Status; return true }))
 	must(t, d.Verify(0, func(f *File) bool { status[f.Path] = f.Status; reasons[f.Path] = f.Reason; return true }))
-	if status["scan:"+e.Path] != Live {
-		t.Errorf("Scan (headers only) judged the entry %v, want Live", status["scan:"+e.Path])
+	if status["scan:"+e.Path] != Damaged {
+		t.Errorf("Scan judged the entry %v, want Damaged", status["scan:"+e.Path])
+	}
+	if _, err := d.Lookup("bad"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Lookup of the damaged entry: %v, want ErrNotFound", err)
 	}
 	if status[e.Path] != Damaged || reasons[e.Path] != shard.ReasonBodySum {
 		t.Errorf("Verify judged the entry %v (%s), want Damaged (body checksum)", status[e.Path], reasons[e.Path])
