@@ -113,7 +113,7 @@ var symlinkCases = []symlinkCase{
 		if _, err := os.Stat(target); err != nil {
 			writeFile(t, target, []byte("sentinel\n"))
 		}
-		relink(t, filepath.Join(dir, engine(b).Store.Layout().DirName(0), shard.TempPrefix+"planted"), target)
+		relink(t, filepath.Join(dir, engine(b).Store.Layout().DirName(0), shard.TempName(0, 4321, 1)), target)
 	}},
 	{"counters file", func(t *testing.T, b *vbucket, dir, outside string) {
 		target := filepath.Join(outside, "counters-target")
