@@ -1,16 +1,3 @@
-// Package shard maps canonical key bytes to files inside a bucket directory
-// and records the bucket's layout so that every process agrees on it.
-//
-// A key's bytes hash with xxhash64. The hash picks a shard directory (hash
-// modulo the shard count, named in lowercase hex) and names the entry file
-// (the full hash in hex, plus ".bc"). File names never contain key text, so a
-// hostile key cannot name a path outside the bucket.
-//
-// The shard count and the format version are written once, atomically, into
-// the metadata file BUCKETCACHE at the bucket's root, by whichever process
-// creates the bucket first. Every later Open, in any process, reads them from
-// there; asking for a different shard count is an error, never a silent
-// misplacement of entries.
 package shard
 
 import (
