@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -46,7 +45,7 @@ func New(path string) *Mutex {
 	return &Mutex{
 		path: path,
 		sem:  make(chan struct{}, 1),
-		fl:   flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC), flock.SetPermissions(0o666)),
+		fl:   flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|noFollow), flock.SetPermissions(0o666)),
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/bucketcache/bucketcache/internal/posix" // x/sys/unix on unix; its equal on Windows
 )
 
 // Removable is an exclusive lock on a lock file that its holder may delete

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/bucketcache/bucketcache/internal/posix"
 
 	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/shard"
@@ -165,8 +165,8 @@ func (s *Store) overLimit() bool {
 
 // trimDue returns how long until a trim may run, by the stamp of the last.
 func (s *Store) trimDue() time.Duration {
-	var st unix.Stat_t
-	if unix.Fstatat(s.root, TrimStampName, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+	var st posix.Stat_t
+	if posix.Fstatat(s.root, TrimStampName, &st, posix.AT_SYMLINK_NOFOLLOW) != nil {
 		return 0
 	}
 	since := s.opts.Now().Sub(time.Unix(0, st.Mtim.Nano()))
@@ -204,9 +204,9 @@ func (h *newestFirst) Pop() any {
 func (s *Store) trimLocked() (TrimInfo, error) {
 	var info TrimInfo
 	now := s.opts.Now()
-	if fd, err := unix.Openat(s.root, TrimStampName, unix.O_WRONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666); err == nil {
-		futimens(fd, []unix.Timespec{unix.NsecToTimespec(now.UnixNano()), unix.NsecToTimespec(now.UnixNano())})
-		unix.Close(fd)
+	if fd, err := posix.Openat(s.root, TrimStampName, posix.O_WRONLY|posix.O_CREAT|posix.O_NOFOLLOW|posix.O_CLOEXEC, 0o666); err == nil {
+		futimens(fd, []posix.Timespec{posix.NsecToTimespec(now.UnixNano()), posix.NsecToTimespec(now.UnixNano())})
+		posix.Close(fd)
 	}
 	s.recountUnknown()
 	info.Before = s.Usage()
@@ -298,7 +298,7 @@ func (s *Store) shardExists(i int) bool {
 	if err != nil {
 		return false
 	}
-	unix.Close(fd)
+	posix.Close(fd)
 	return true
 }
 
@@ -322,8 +322,8 @@ func (s *Store) chooseVictims(now time.Time, excessBytes, excessEntries int64) (
 			if _, ok := shard.ParseEntryName(name); !ok {
 				continue
 			}
-			var st unix.Stat_t
-			if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+			var st posix.Stat_t
+			if posix.Fstatat(dirfd, name, &st, posix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&posix.S_IFMT != posix.S_IFREG {
 				continue
 			}
 			c := candidate{shard: i, name: name, ino: st.Ino, size: st.Size, used: recency(&st)}
@@ -360,7 +360,7 @@ func (s *Store) evictShard(i int, victims []candidate, now time.Time) (evicted i
 	defer unlock()
 	idleBefore := now.UnixNano() - 2*int64(s.opts.EvictionGrace)
 	for _, c := range victims {
-		var st unix.Stat_t
+		var st posix.Stat_t
 		if s.lstatAt(dirfd, c.name, &st) != nil ||
 			st.Ino != c.ino || recency(&st) > idleBefore || keyLockExists(dirfd, c.name) {
 			spared++
@@ -376,6 +376,6 @@ func (s *Store) evictShard(i int, victims []candidate, now time.Time) (evicted i
 
 func keyLockExists(dirfd int, entryName string) bool {
 	base, _ := strings.CutSuffix(entryName, shard.EntrySuffix)
-	var st unix.Stat_t
-	return unix.Fstatat(dirfd, base+shard.KeyLockSuffix, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
+	var st posix.Stat_t
+	return posix.Fstatat(dirfd, base+shard.KeyLockSuffix, &st, posix.AT_SYMLINK_NOFOLLOW) == nil
 }

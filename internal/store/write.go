@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 
-	"golang.org/x/sys/unix"
+	"github.com/bucketcache/bucketcache/internal/posix"
 
 	"github.com/bucketcache/bucketcache/internal/fsx"
 	"github.com/bucketcache/bucketcache/lock"
@@ -127,7 +127,7 @@ func (s *Store) removeLocked(i, dirfd int, name string) (bool, error) {
 	if s.limited() {
 		size, regular = sizeAt(dirfd, name)
 	}
-	err := unix.Unlinkat(dirfd, name, 0)
+	err := posix.Unlinkat(dirfd, name, 0)
 	if testHookRemoved != nil {
 		testHookRemoved()
 	}
@@ -138,7 +138,7 @@ func (s *Store) removeLocked(i, dirfd int, name string) (bool, error) {
 	if h, ok := shard.ParseEntryName(name); ok && s.mem != nil {
 		s.mem.forget(i, h)
 	}
-	if err == unix.ENOENT {
+	if err == posix.ENOENT {
 		return false, nil
 	}
 	if err != nil {
@@ -163,26 +163,26 @@ func (s *Store) writeLocked(i, dirfd int, head, value []byte, owned bool) error 
 	h := shard.Hash(key)
 	name := shard.EntryName(h)
 	tmp := s.tempName(h)
-	fd, err := unix.Openat(dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666)
+	fd, err := posix.Openat(dirfd, tmp, posix.O_WRONLY|posix.O_CREAT|posix.O_EXCL|posix.O_NOFOLLOW|posix.O_CLOEXEC, 0o666)
 	if err != nil {
 		return s.pathErr("create", s.shardRel(i, tmp), err)
 	}
-	var st unix.Stat_t
+	var st posix.Stat_t
 	err = writeAll(fd, head, value)
 	if err == nil {
 		err = stampTimes(fd, s.opts.Now(), hdr.ExpiresAt)
 	}
 	if err == nil && s.opts.Durable {
-		err = unix.Fsync(fd)
+		err = posix.Fsync(fd)
 	}
 	if err == nil {
-		err = unix.Fstat(fd, &st)
+		err = posix.Fstat(fd, &st)
 	}
-	if cerr := unix.Close(fd); err == nil {
+	if cerr := posix.Close(fd); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		unix.Unlinkat(dirfd, tmp, 0)
+		posix.Unlinkat(dirfd, tmp, 0)
 		return s.pathErr("write", s.shardRel(i, tmp), err)
 	}
 	s.beginChange(i)
@@ -190,13 +190,13 @@ func (s *Store) writeLocked(i, dirfd int, head, value []byte, owned bool) error 
 	if s.limited() {
 		oldSize, existed = sizeAt(dirfd, name)
 	}
-	err = unix.Renameat(dirfd, tmp, dirfd, name)
+	err = posix.Renameat(dirfd, tmp, dirfd, name)
 	if err == nil && s.opts.Durable {
-		err = unix.Fsync(dirfd)
+		err = posix.Fsync(dirfd)
 	}
 	gen := s.endChange(i)
 	if err != nil {
-		unix.Unlinkat(dirfd, tmp, 0)
+		posix.Unlinkat(dirfd, tmp, 0)
 		return s.pathErr("rename", s.shardRel(i, name), err)
 	}
 	if existed {
@@ -237,11 +237,11 @@ func writeAll(fd int, pieces ...[]byte) error {
 		case 0:
 			return nil
 		case 1:
-			n, err = unix.Write(fd, pieces[0])
+			n, err = posix.Write(fd, pieces[0])
 		default:
-			n, err = unix.Writev(fd, pieces)
+			n, err = posix.Writev(fd, pieces)
 		}
-		if err == unix.EINTR {
+		if err == posix.EINTR {
 			continue
 		}
 		if err != nil {
@@ -271,7 +271,7 @@ func (s *Store) Delete(key []byte) error {
 	i := s.layout.Index(h)
 	dirfd, unlock, err := s.lockShard(context.Background(), i)
 	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
+		if errors.Is(err, posix.ENOENT) {
 			return ErrNotFound
 		}
 		return err
@@ -306,7 +306,7 @@ func (s *Store) removeIfSame(i int, h uint64, id fsx.FileID) {
 		return
 	}
 	defer unlock()
-	var st unix.Stat_t
+	var st posix.Stat_t
 	if s.lstatAt(dirfd, shard.EntryName(h), &st) != nil || fsx.IDOf(&st) != id {
 		return
 	}
@@ -358,7 +358,7 @@ func (s *Store) KeyLockPath(key []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	unix.Close(fd)
+	posix.Close(fd)
 	return filepath.Join(s.dir, s.layout.DirName(i), shard.KeyLockName(h)), nil
 }
 
@@ -369,8 +369,8 @@ var testHookRemoved func()
 // sizeAt returns the size of the regular file name in dirfd, and whether
 // there is one.
 func sizeAt(dirfd int, name string) (int64, bool) {
-	var st unix.Stat_t
-	if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+	var st posix.Stat_t
+	if posix.Fstatat(dirfd, name, &st, posix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&posix.S_IFMT != posix.S_IFREG {
 		return 0, false
 	}
 	return st.Size, true
