@@ -27,15 +27,29 @@ func openByComponents(root int, rel string, flags int, mode uint32) (int, error)
 			return -1, posix.EXDEV
 		}
 		if !more {
-			return posix.Openat(dir, name, flags|posix.O_NOFOLLOW|posix.O_CLOEXEC, mode)
+			fd, err := posix.Openat(dir, name, flags|posix.O_NOFOLLOW|posix.O_CLOEXEC, mode)
+			return fd, linkErr(dir, name, err)
 		}
 		fd, err := posix.Openat(dir, name, posix.O_RDONLY|posix.O_DIRECTORY|posix.O_NOFOLLOW|posix.O_CLOEXEC, 0)
 		if err != nil {
-			return -1, err
+			return -1, linkErr(dir, name, err)
 		}
 		if dir != root {
 			posix.Close(dir)
 		}
 		dir, rel = fd, rest
 	}
+}
+
+// linkErr makes the error of an open refused because name in dir is a
+// symbolic link ELOOP: with O_DIRECTORY, some systems say ENOTDIR.
+func linkErr(dir int, name string, err error) error {
+	if err != posix.ENOTDIR {
+		return err
+	}
+	var st posix.Stat_t
+	if posix.Fstatat(dir, name, &st, posix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&posix.S_IFMT == posix.S_IFLNK {
+		return posix.ELOOP
+	}
+	return err
 }
