@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -134,7 +135,7 @@ func (t *trimmer) loop() {
 			retry.Reset(wait)
 			continue
 		}
-		t.s.trimLocked()
+		t.s.trimLocked(context.Background())
 		t.lock.Unlock()
 	}
 }
@@ -153,7 +154,7 @@ func (s *Store) Trim(ctx context.Context) (TrimInfo, error) {
 		return TrimInfo{}, err
 	}
 	defer m.Unlock()
-	return s.trimLocked()
+	return s.trimLocked(ctx)
 }
 
 // overLimit reports whether the counted usage exceeds a limit.
@@ -201,14 +202,16 @@ func (h *newestFirst) Pop() any {
 }
 
 // trimLocked runs one trim; the caller holds the trim lock.
-func (s *Store) trimLocked() (TrimInfo, error) {
+// When ctx ends it stops between shards and returns ctx.Err(), wrapped:
+// every shard it touched is consistent, and what it evicted is counted.
+func (s *Store) trimLocked(ctx context.Context) (TrimInfo, error) {
 	var info TrimInfo
 	now := s.opts.Now()
 	if fd, err := posix.Openat(s.root, TrimStampName, posix.O_WRONLY|posix.O_CREAT|posix.O_NOFOLLOW|posix.O_CLOEXEC, 0o666); err == nil {
 		futimens(fd, []posix.Timespec{posix.NsecToTimespec(now.UnixNano()), posix.NsecToTimespec(now.UnixNano())})
 		posix.Close(fd)
 	}
-	s.recountUnknown()
+	s.recountUnknown(ctx)
 	info.Before = s.Usage()
 	if s.ctrs == nil {
 		info.Before = s.scanUsage()
@@ -233,7 +236,11 @@ func (s *Store) trimLocked() (TrimInfo, error) {
 		for n < len(victims) && victims[n].shard == i {
 			n++
 		}
-		evicted, bytes, spared, err := s.evictShard(i, victims[:n], now)
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("store: trim stopped: %w", err))
+			break
+		}
+		evicted, bytes, spared, err := s.evictShard(ctx, i, victims[:n], now)
 		info.Evicted += evicted
 		info.Bytes += bytes
 		info.Protected += spared
@@ -271,7 +278,7 @@ func (s *Store) scanUsage() Usage {
 // recountUnknown recounts every shard whose usage is unknown, or whose
 // generation is odd (a change under way, or a writer that died mid-change:
 // under the lock it is one or the other).
-func (s *Store) recountUnknown() {
+func (s *Store) recountUnknown(ctx context.Context) {
 	if s.ctrs == nil {
 		return
 	}
@@ -280,7 +287,7 @@ func (s *Store) recountUnknown() {
 		if known && shard.Stable(s.ctrs.Load(i)) || !s.shardExists(i) {
 			continue
 		}
-		dirfd, unlock, err := s.lockShard(context.Background(), i)
+		dirfd, unlock, err := s.lockShard(ctx, i)
 		if err != nil {
 			continue
 		}
@@ -352,8 +359,8 @@ func (s *Store) chooseVictims(now time.Time, excessBytes, excessEntries int64) (
 
 // evictShard removes victims of shard i under its lock, sparing any that
 // changed, were used, or gained a per-key lock since they were chosen.
-func (s *Store) evictShard(i int, victims []candidate, now time.Time) (evicted int, bytes int64, spared int, err error) {
-	dirfd, unlock, err := s.lockShard(context.Background(), i)
+func (s *Store) evictShard(ctx context.Context, i int, victims []candidate, now time.Time) (evicted int, bytes int64, spared int, err error) {
+	dirfd, unlock, err := s.lockShard(ctx, i)
 	if err != nil {
 		return 0, 0, 0, err
 	}

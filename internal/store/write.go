@@ -33,16 +33,22 @@ type Item struct {
 // stays readable, on disk and in memory. Put keeps no reference to key or
 // rec.Value.
 func (s *Store) Put(key []byte, rec Record) error {
+	return s.PutContext(context.Background(), key, rec, false)
+}
+
+// PutContext is Put, or PutOwned when owned is set, waiting for the shard's
+// lock only until ctx ends: then it returns ctx.Err(), wrapped, having
+// changed nothing.
+func (s *Store) PutContext(ctx context.Context, key []byte, rec Record, owned bool) error {
 	i := s.layout.Index(shard.Hash(key))
-	return s.WriteShard(i, []Item{{Key: key, Record: rec}})[0]
+	return s.WriteShardContext(ctx, i, []Item{{Key: key, Record: rec, Owned: owned}})[0]
 }
 
 // PutOwned is Put of a rec.Value that the caller gives to the Store and
 // never changes again (a freshly encoded value): the Store may keep it in
 // memory as it is, without a copy, however large.
 func (s *Store) PutOwned(key []byte, rec Record) error {
-	i := s.layout.Index(shard.Hash(key))
-	return s.WriteShard(i, []Item{{Key: key, Record: rec, Owned: true}})[0]
+	return s.PutContext(context.Background(), key, rec, true)
 }
 
 // WriteShard applies items, which must all belong to shard i (see ShardOf),
@@ -51,6 +57,13 @@ func (s *Store) PutOwned(key []byte, rec Record) error {
 // one error per item, nil where the change was made. Package deferred commits
 // its batches with it.
 func (s *Store) WriteShard(i int, items []Item) []error {
+	return s.WriteShardContext(context.Background(), i, items)
+}
+
+// WriteShardContext is WriteShard, waiting for the shard's lock only until
+// ctx ends: then every item fails with ctx.Err(), wrapped, and nothing is
+// changed.
+func (s *Store) WriteShardContext(ctx context.Context, i int, items []Item) []error {
 	errs := make([]error, len(items))
 	fail := func(err error) []error {
 		for j := range errs {
@@ -62,6 +75,9 @@ func (s *Store) WriteShard(i int, items []Item) []error {
 	}
 	if err := s.checkOpen(); err != nil {
 		return fail(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(fmt.Errorf("store: shard %d not written: %w", i, err))
 	}
 	now := s.opts.Now()
 	heads := make([][]byte, len(items)) // each entry's head, or all of it for a small value
@@ -91,7 +107,7 @@ func (s *Store) WriteShard(i int, items []Item) []error {
 			heads[j] = shard.Append(nil, it.Codec, written.UnixNano(), exp, it.Key, it.Value)
 		}
 	}
-	dirfd, unlock, err := s.lockShard(context.Background(), i)
+	dirfd, unlock, err := s.lockShard(ctx, i)
 	if err != nil {
 		return fail(err)
 	}
@@ -263,13 +279,20 @@ func writeAll(fd int, pieces ...[]byte) error {
 
 // Delete removes key's entry. It returns ErrNotFound when Get would not find
 // it; an entry whose own expiry has passed is removed all the same.
-func (s *Store) Delete(key []byte) error {
+func (s *Store) Delete(key []byte) error { return s.DeleteContext(context.Background(), key) }
+
+// DeleteContext is Delete, waiting for the shard's lock only until ctx
+// ends: then it returns ctx.Err(), wrapped, having removed nothing.
+func (s *Store) DeleteContext(ctx context.Context, key []byte) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: not deleted: %w", err)
+	}
 	h := shard.Hash(key)
 	i := s.layout.Index(h)
-	dirfd, unlock, err := s.lockShard(context.Background(), i)
+	dirfd, unlock, err := s.lockShard(ctx, i)
 	if err != nil {
 		if errors.Is(err, posix.ENOENT) {
 			return ErrNotFound
@@ -322,6 +345,9 @@ func (s *Store) lockShard(ctx context.Context, i int) (dirfd int, unlock func(),
 	dirfd, err = m.Lock(ctx)
 	if errors.Is(err, lock.ErrClosed) {
 		return -1, nil, ErrClosed
+	}
+	if ctxErr := ctx.Err(); err != nil && ctxErr != nil && errors.Is(err, ctxErr) {
+		return -1, nil, fmt.Errorf("store: waiting for the lock of shard %d: %w", i, err)
 	}
 	if err != nil {
 		return -1, nil, err
