@@ -152,6 +152,15 @@ type Bucket[K, V any] struct {
 // the network does, and under a partition Memoize degrades to at-least-once;
 // never a torn or wrong value. Other network filesystems need flock that
 // excludes across machines.
+//
+// All of this holds on Linux, macOS, FreeBSD and Windows, with these
+// exceptions: a directory shared by several machines is supported from Linux
+// only (elsewhere another machine's changes may be seen late); on Windows a
+// process that can write into dir could, by racing, make a Bucket follow a
+// junction it planted, which unix systems always refuse; and a write that
+// Windows refuses because another program holds the entry open without
+// sharing is retried for up to 2 seconds, then fails, leaving the old value.
+// The repository's docs/platforms.md has the details.
 func Open[K, V any](dir string, opts Options) (*Bucket[K, V], error) {
 	if opts.Codec == nil {
 		opts.Codec = JSON
