@@ -39,7 +39,6 @@ import (
 	"time"
 
 	"github.com/bucketcache/bucketcache/internal/posix"
-
 	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/shard"
 )

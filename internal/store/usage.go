@@ -4,9 +4,8 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/bucketcache/bucketcache/internal/posix"
-
 	"github.com/bucketcache/bucketcache/internal/fsx"
+	"github.com/bucketcache/bucketcache/internal/posix"
 	"github.com/bucketcache/bucketcache/shard"
 )
 

@@ -9,9 +9,8 @@ import (
 	"io/fs"
 	"path/filepath"
 
-	"github.com/bucketcache/bucketcache/internal/posix"
-
 	"github.com/bucketcache/bucketcache/internal/fsx"
+	"github.com/bucketcache/bucketcache/internal/posix"
 	"github.com/bucketcache/bucketcache/shard"
 )
 

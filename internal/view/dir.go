@@ -10,9 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bucketcache/bucketcache/internal/posix"
-
 	"github.com/bucketcache/bucketcache/internal/fsx"
+	"github.com/bucketcache/bucketcache/internal/posix"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
