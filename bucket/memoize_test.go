@@ -622,7 +622,7 @@ func TestMemoWaitsForLockHolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := lock.NewRemovable(path)
+	other := lock.New(path)
 	if err := other.Lock(context.Background()); err != nil {
 		t.Fatal(err)
 	}
