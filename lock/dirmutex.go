@@ -179,15 +179,10 @@ func (m *DirMutex) open() (int, error) {
 	return m.fd, nil
 }
 
-// drop gives up an attempt: it unlocks the lock file if flock granted it,
-// and keeps both files open for the next attempt. After an abandoned wait
-// it runs in the waiting goroutine, which still holds sem, so the files
-// stay open meanwhile.
-func (m *DirMutex) drop(fd int, flockErr error) {
-	if flockErr == nil {
-		flockRetry(fd, unix.LOCK_UN)
-	}
-}
+// keepsOpen is true: the files stay open between locks. After an abandoned
+// wait, the waiting goroutine holds sem until flock returns, so they stay
+// open meanwhile.
+func (m *DirMutex) keepsOpen() bool { return true }
 
 // check finishes a lock attempt whose flock on fd (the lock file, m.fd)
 // returned flockErr. It reports true when the lock is held on the file that

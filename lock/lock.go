@@ -85,9 +85,8 @@ import (
 // ErrClosed is returned by a DirMutex's Lock and TryLock after Close.
 var ErrClosed = errors.New("lock: closed")
 
-// lockFile is what one kind of lock does around the shared loop, acquire.
-// acquire calls its methods while holding the kind's semaphore, except drop
-// after an abandoned wait (see flockWait), which still holds it.
+// lockFile is what one kind of lock does around the shared loop, acquire,
+// which calls its methods while holding the kind's semaphore.
 type lockFile interface {
 	// open readies the lock file and returns its descriptor. An error
 	// means nothing is open that the kind does not keep.
@@ -98,10 +97,9 @@ type lockFile interface {
 	// removed, having let go of it, so that acquire starts again; or an
 	// error, holding nothing.
 	check(fd int, flockErr error) (bool, error)
-	// drop gives up an attempt on fd whose flock returned flockErr: it
-	// releases the lock if flockErr is nil, and closes fd unless the kind
-	// keeps it open.
-	drop(fd int, flockErr error)
+	// keepsOpen reports whether the kind keeps the lock file open between
+	// attempts (a DirMutex), rather than opening it for each (a Mutex).
+	keepsOpen() bool
 	// wrap names the lock file in err.
 	wrap(op string, err error) error
 }
@@ -128,9 +126,9 @@ func acquire(ctx context.Context, sem chan struct{}, f lockFile, wait bool) (boo
 		}
 	}
 	for {
-		if err := ctx.Err(); wait && err != nil {
+		if wait && ctx.Err() != nil {
 			<-sem
-			return false, f.wrap("wait", err)
+			return false, f.wrap("wait", ctx.Err())
 		}
 		fd, err := f.open()
 		if err != nil {
@@ -139,14 +137,18 @@ func acquire(ctx context.Context, sem chan struct{}, f lockFile, wait bool) (boo
 		}
 		err = flockRetry(fd, unix.LOCK_EX|unix.LOCK_NB)
 		if err == unix.EWOULDBLOCK {
+			closeFd := !f.keepsOpen()
 			if !wait {
-				f.drop(fd, err)
+				drop(fd, err, closeFd)
 				<-sem
 				return false, nil
 			}
+			// The waiting goroutine that a cancelled wait leaves behind
+			// holds sem until flock returns, so that a DirMutex's files
+			// stay open meanwhile; it touches nothing else of the kind.
 			var cancelled bool
 			cancelled, err = flockWait(ctx, fd, func(flockErr error) {
-				f.drop(fd, flockErr)
+				drop(fd, flockErr, closeFd)
 				<-sem
 			})
 			if cancelled {
@@ -161,6 +163,19 @@ func acquire(ctx context.Context, sem chan struct{}, f lockFile, wait bool) (boo
 		if held {
 			return true, nil
 		}
+	}
+}
+
+// drop gives up an attempt on fd whose flock returned flockErr: it releases
+// the lock if flockErr is nil (the explicit unlock frees it at once, even if
+// a child being forked briefly shares the open file), and closes fd if
+// closeFd is set.
+func drop(fd int, flockErr error, closeFd bool) {
+	if flockErr == nil {
+		flockRetry(fd, unix.LOCK_UN)
+	}
+	if closeFd {
+		unix.Close(fd)
 	}
 }
 

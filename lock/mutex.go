@@ -120,13 +120,8 @@ func (m *Mutex) check(fd int, flockErr error) (bool, error) {
 	return false, nil
 }
 
-// drop gives up an attempt on fd: the file is opened afresh for each lock.
-func (m *Mutex) drop(fd int, flockErr error) {
-	if flockErr == nil {
-		flockRetry(fd, unix.LOCK_UN)
-	}
-	unix.Close(fd)
-}
+// keepsOpen is false: the lock file is opened afresh for each lock.
+func (m *Mutex) keepsOpen() bool { return false }
 
 // release unlocks and closes the held file. The explicit unlock frees the
 // lock at once even if a child being forked at this moment briefly shares
