@@ -28,10 +28,6 @@ import (
 // again. Without that check, two processes could each hold a lock on a
 // different file under the same name.
 //
-// A DirMutex and a Mutex or another DirMutex on the same lock file exclude
-// each other, in one process or several: each holds its own open file
-// description, and flock excludes between those.
-//
 // The directory is opened by the function given to NewDir, which decides how
 // to refuse symbolic links; the lock file is opened in it never through a
 // symbolic link. With Fresh set (a directory shared by several machines) it

@@ -43,8 +43,8 @@
 //
 // # Waiting
 //
-// Both kinds wait in one loop (acquire). Lock waits until it holds the lock
-// or its context is done; a waiter for another process costs no polling,
+// Both kinds take the lock in one loop. Lock waits until it holds the lock or
+// its context is done; a waiter for another process costs no polling,
 // because a blocking flock runs in a goroutine of its own. When the context
 // ends first, Lock returns at once with the context's error, wrapped with the
 // lock file's path (test it with errors.Is), and holds nothing: the waiting
@@ -63,15 +63,16 @@
 //
 // # Why not gofrs/flock
 //
-// An earlier Mutex wrapped github.com/gofrs/flock. Its Flock owns the
-// descriptor it locks: it closes it after a TryLock that fails, offers no
-// way to stat or keep it across locks, and waits with a context only by
-// polling (TryLockContext), so that its latency under contention is the poll
-// interval. The one wait loop needs the descriptor itself: to block in flock
-// in a goroutine it can abandon, to compare the locked file with its name,
-// and to open the file under a directory it keeps open. A Mutex is that loop
-// on a file opened by path, so the package needs no dependency beyond
-// golang.org/x/sys/unix.
+// The package calls flock(2) itself rather than through
+// github.com/gofrs/flock. A gofrs Flock owns the file it locks: it closes
+// it on Unlock and after a TryLock that fails, so it cannot keep a lock file
+// open between locks, and it waits with a context only by polling
+// (TryLockContext), so that its latency under contention is the poll
+// interval. The loop both kinds share needs the descriptor itself: to block
+// in flock in a goroutine it can abandon, to compare the locked file with
+// its name, and to open the file under a directory it keeps open. A Mutex is
+// that loop on a file opened by its path, so wrapping gofrs/flock would add a
+// second way of locking without removing any code.
 package lock
 
 import (

@@ -20,9 +20,6 @@ import (
 // open. While a holder keeps a checked lock, nobody else can remove or
 // replace the path, because only a holder removes it (Remove), and only
 // while holding it. Unlock closes the file and keeps it; Remove deletes it.
-//
-// Two Mutexes on one path exclude each other even inside one process,
-// because each lock is an flock on its own open file description.
 type Mutex struct {
 	path string
 	sem  chan struct{} // holds one token while this Mutex holds the lock or is taking it
