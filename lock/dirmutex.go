@@ -82,7 +82,7 @@ func NewDir(parent int, dir, file string, opts DirOptions) *DirMutex {
 // after Close, and an error naming the path if the directory or the lock
 // file cannot be opened or locked.
 func (m *DirMutex) Lock(ctx context.Context) (dirfd int, err error) {
-	if _, err := acquire(ctx, m.sem, m, true); err != nil {
+	if _, err = acquire(ctx, m.sem, m, true); err != nil {
 		return -1, err
 	}
 	return m.dirfd, nil
