@@ -265,7 +265,7 @@ func TestMemoMisuse(t *testing.T) {
 	}
 	bh := open[hidden, int](t, t.TempDir(), Options{})
 	hfn := func(context.Context, hidden) (int, error) { return 0, nil }
-	mustPanic(t, "field mu of bucket.hidden is unexported", func() { Memoize(bh, "f", hfn, Ignore("N")) })
+	mustPanic(t, "cannot encode key of type bucket.hidden: unexported field mu", func() { Memoize(bh, "f", hfn, Ignore("N")) })
 	Memoize(bh, "f", hfn, Ignore("mu")) // leaving the unexported field out is fine
 	bhc := open[hidden, int](t, t.TempDir(), Options{KeyMaker: lowerKeys{}})
 	mustPanic(t, "with a custom KeyMaker ignored fields must be exported", func() { Memoize(bhc, "f", hfn, Ignore("mu")) })
@@ -622,7 +622,7 @@ func TestMemoWaitsForLockHolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := lock.NewRemovable(path)
+	other := lock.New(path)
 	if err := other.Lock(context.Background()); err != nil {
 		t.Fatal(err)
 	}
