@@ -332,7 +332,8 @@ func (m *memo[A, R]) lead(ctx context.Context, a A, kb []byte, refresh bool, res
 	defer lk.Remove()
 
 	if !refresh {
-		rec, err := m.b.st.Get(kb)
+		// The caller's look was counted in Stats; this one is not.
+		rec, err := m.b.st.Lookup(kb)
 		if err == nil {
 			if _, derr := m.b.decodeRecord(kb, rec); derr == nil {
 				res.rec, res.stored = rec, true // another run stored it meanwhile
