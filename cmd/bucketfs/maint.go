@@ -147,8 +147,8 @@ func cmdPrune(args []string, stdout, stderr io.Writer) error {
 		bar.update(i + 1)
 	}
 	bar.finish()
-	fmt.Fprintf(stdout, "pruned %d files, %s: %d expired, %d damaged, %d temporary\n",
-		total.Files, size(total.Bytes), total.Expired, total.Corrupt, total.Temp)
+	fmt.Fprintf(stdout, "pruned %s, %s: %d expired, %d damaged, %d temporary\n",
+		plural(total.Files, "file", "files"), size(total.Bytes), total.Expired, total.Corrupt, total.Temp)
 	return errors.Join(errs...)
 }
 
@@ -224,7 +224,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 		bar.update(i + 1)
 	}
 	bar.finish()
-	fmt.Fprintf(stdout, "checked %d entry files: %d sound (%d of them expired), %d damaged", checked, ok+expired, expired, damaged)
+	fmt.Fprintf(stdout, "checked %s: %d sound (%d of them expired), %d damaged", plural(checked, "entry file", "entry files"), ok+expired, expired, damaged)
 	if *fix {
 		fmt.Fprintf(stdout, ", %d removed", removed)
 	}
@@ -234,7 +234,8 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 		if !*fix {
 			hint = "; run verify -fix to remove them"
 		}
-		errs = append(errs, fmt.Errorf("%d damaged entry files remain%s", left, hint))
+		remain := plural(left, "damaged entry file remains", "damaged entry files remain")
+		errs = append(errs, fmt.Errorf("%s%s", remain, hint))
 	}
 	return errors.Join(errs...)
 }
