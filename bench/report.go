@@ -81,10 +81,17 @@ type section struct {
 	table            *table
 }
 
-// sections are the report's tables in order: one per key count and value
-// size, then those of batches, memory and targets when they have rows.
+// sections are the report's tables in order: the headline ratios, one
+// table per key count and value size, then those of batches, memory and
+// targets when they have rows.
 func sections(rows []*row) []section {
 	var out []section
+	for _, keys := range distinct(rows, func(r *row) int { return r.Keys }) {
+		if t, sizes := headlineTable(rows, keys); len(t.rows) > 0 {
+			title := fmt.Sprintf("bucketcache against each store, %s keys: the store's p50 over bucketcache's, 1 process (%s)", count(keys), sizes)
+			out = append(out, section{title, title, t})
+		}
+	}
 	titles, tables := opTables(rows)
 	for i, t := range tables {
 		out = append(out, section{titles[i], titles[i], t})
