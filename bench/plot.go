@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 )
 
 // chartOps are the operations the latency charts show, in order.
@@ -304,6 +303,3 @@ func procsName(n int) string {
 	}
 	return fmt.Sprintf("%d processes", n)
 }
-
-// durationOf converts nanoseconds held in a float.
-func durationOf(ns float64) time.Duration { return time.Duration(ns) }

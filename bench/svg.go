@@ -169,13 +169,24 @@ func siCount(v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 
-// durLabel writes a latency for a chart: dur with a micro sign, and
-// nanoseconds below a microsecond.
+// durLabel writes a latency for a chart with three significant digits,
+// in ns, µs or ms.
 func durLabel(ns float64) string {
-	if ns < 1000 {
+	switch {
+	case ns < 1e3:
 		return fmt.Sprintf("%.0f ns", ns)
+	case ns < 1e4:
+		return fmt.Sprintf("%.2f µs", ns/1e3)
+	case ns < 1e5:
+		return fmt.Sprintf("%.1f µs", ns/1e3)
+	case ns < 1e6:
+		return fmt.Sprintf("%.0f µs", ns/1e3)
+	case ns < 1e7:
+		return fmt.Sprintf("%.2f ms", ns/1e6)
+	case ns < 1e8:
+		return fmt.Sprintf("%.1f ms", ns/1e6)
 	}
-	return strings.Replace(dur(durationOf(ns)), " us", " µs", 1)
+	return fmt.Sprintf("%.0f ms", ns/1e6)
 }
 
 // decadeLabel names a power of ten of nanoseconds: 100 ns, 1 µs, 10 ms.
