@@ -107,6 +107,9 @@ available, and tell what happened. -keep keeps the bucket.`,
 	},
 }
 
+// init attaches each subcommand's function: set in the table itself, they
+// would make an initialization cycle (a subcommand's parse looks its help
+// up in the table). A new subcommand needs an entry in both.
 func init() {
 	for _, c := range commands {
 		c.run = map[string]func([]string, io.Writer, io.Writer) error{
