@@ -176,6 +176,9 @@ func TestHelpAndUsage(t *testing.T) {
 func TestSubcommandHelp(t *testing.T) {
 	flags := map[string][]string{"mount": {"-allow-other", "-debug"}, "ls": {"-l"}, "verify": {"-fix"}, "demo": {"-keep"}}
 	for _, c := range commands {
+		if c.run == nil {
+			t.Fatalf("subcommand %s has no function", c.name)
+		}
 		var out, errb bytes.Buffer
 		if code := run([]string{c.name, "-h"}, &out, &errb); code != 0 || errb.Len() > 0 {
 			t.Errorf("%s -h: exit %d, stderr %q", c.name, code, errb.String())
