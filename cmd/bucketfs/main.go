@@ -175,7 +175,10 @@ Exit codes:
 // help is a subcommand's -h text: what it does, its flags, an example.
 func (c *command) help(fl *flag.FlagSet) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "usage: %s\n\n%s\n", c.usageLine(), c.about)
+	fmt.Fprintf(&b, "usage: %s\n", c.usageLine())
+	if c.about != "" {
+		fmt.Fprintf(&b, "\n%s\n", c.about)
+	}
 	if fl != nil {
 		hasFlags := false
 		fl.VisitAll(func(*flag.Flag) { hasFlags = true })
@@ -186,9 +189,11 @@ func (c *command) help(fl *flag.FlagSet) string {
 			fl.SetOutput(io.Discard)
 		}
 	}
-	b.WriteString("\nExample:\n")
-	for _, l := range strings.Split(c.example, "\n") {
-		fmt.Fprintf(&b, "  %s\n", l)
+	if c.example != "" {
+		b.WriteString("\nExample:\n")
+		for _, l := range strings.Split(c.example, "\n") {
+			fmt.Fprintf(&b, "  %s\n", l)
+		}
 	}
 	b.WriteString("\nbucketfs help lists the exit codes.\n")
 	return b.String()
