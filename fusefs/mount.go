@@ -99,7 +99,7 @@ type Server struct {
 // Mount mounts a read-only view of the bucket directory bucketDir on
 // mountpoint and serves it until it is unmounted. As root it calls mount(2)
 // itself; other users need fusermount3 (or fusermount) from the fuse3
-// package. A stale mount left on mountpoint by a server that died (statfs
+// package, and read-write access to /dev/fuse. A stale mount left on mountpoint by a server that died (statfs
 // fails with ENOTCONN) is detached first.
 //
 // Errors name the path: a bucket directory that does not exist
