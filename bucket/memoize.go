@@ -7,8 +7,8 @@ import (
 	"reflect"
 	"runtime/debug"
 
+	"github.com/bucketcache/bucketcache/internal/store"
 	"github.com/bucketcache/bucketcache/lock"
-	"github.com/bucketcache/bucketcache/store"
 )
 
 // Memoize returns fn wrapped so that its results are cached in b under the
@@ -263,7 +263,7 @@ func (m *memo[A, R]) call(ctx context.Context, a A) (R, error) {
 	if !refresh {
 		rec, err := m.b.st.Get(kb)
 		if err == nil {
-			if v, err := m.b.Decode(kb, rec); err == nil {
+			if v, err := m.b.decodeRecord(kb, rec); err == nil {
 				m.b.memo.hits.Add(1)
 				for _, hit := range m.onHit {
 					hit(a, v)
@@ -293,7 +293,7 @@ func (m *memo[A, R]) call(ctx context.Context, a A) (R, error) {
 	case !res.stored:
 		return res.value, res.err
 	}
-	v, derr := m.b.Decode(kb, res.rec)
+	v, derr := m.b.decodeRecord(kb, res.rec)
 	if derr != nil {
 		return zero, derr
 	}
@@ -334,7 +334,7 @@ func (m *memo[A, R]) lead(ctx context.Context, a A, kb []byte, refresh bool, res
 	if !refresh {
 		rec, err := m.b.st.Get(kb)
 		if err == nil {
-			if _, derr := m.b.Decode(kb, rec); derr == nil {
+			if _, derr := m.b.decodeRecord(kb, rec); derr == nil {
 				res.rec, res.stored = rec, true // another run stored it meanwhile
 				return
 			}
@@ -362,7 +362,7 @@ func (m *memo[A, R]) lead(ctx context.Context, a A, kb []byte, refresh bool, res
 		res.err = err
 		return
 	}
-	data, err := m.b.Encode(v)
+	data, err := m.b.encode(v)
 	normal = true
 	if err != nil {
 		res.value, res.err = v, fmt.Errorf("bucket: memo %q: result not stored: %w", m.name, err)

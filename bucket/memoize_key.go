@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/bucketcache/bucketcache/canon"
+	"github.com/bucketcache/bucketcache/internal/canon"
 )
 
 // memoKeyPrefix starts every memo entry's key. No canonical key (package

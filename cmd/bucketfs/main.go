@@ -13,10 +13,11 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/bucketcache/bucketcache/fusefs"
+	"github.com/bucketcache/bucketcache/internal/view"
 	"github.com/bucketcache/bucketcache/shard"
-	"github.com/bucketcache/bucketcache/view"
 )
 
 // Exit codes.
@@ -73,16 +74,20 @@ the name ls prints; put -- before a NAME that starts with '-'.`,
 		name:     "stats",
 		synopsis: "BUCKET_DIR",
 		about: `Count live, expired, damaged and temporary files, their bytes, and how
-evenly entries spread over the shards (reads headers only).`,
+evenly entries spread over the shards. Entries are checked in full, as
+ls checks them (a damaged entry is never counted live).`,
 		example: "bucketfs stats ~/.cache/myapp",
 	},
 	{
 		name:     "prune",
-		synopsis: "BUCKET_DIR",
-		about: `Delete expired entries, damaged entry files and abandoned temporary
-files, shard by shard under each shard's lock. Safe while other
-processes use the bucket.`,
-		example: "bucketfs prune ~/.cache/myapp",
+		synopsis: "[-full] BUCKET_DIR",
+		about: `Delete expired entries, abandoned temporary and key lock files, and
+damaged entry files whose damage shows without reading values
+(truncated, bad header, misplaced key, a symlink in an entry's place),
+shard by shard under each shard's lock. -full reads every entry in full
+and also deletes entries whose value is damaged. Files that are not the
+bucket's are never deleted. Safe while other processes use the bucket.`,
+		example: "bucketfs prune ~/.cache/myapp\nbucketfs prune -full ~/.cache/myapp",
 	},
 	{
 		name:     "verify",
@@ -302,19 +307,11 @@ func parse(fl *flag.FlagSet, args []string, stderr io.Writer, names ...string) (
 	if len(pos) != len(names) {
 		what := "no arguments"
 		if len(names) > 0 {
-			what = fmt.Sprintf("%s (%s)", plural(len(names), "argument", "arguments"), strings.Join(names, " "))
+			what = fmt.Sprintf("%s (%s)", count(len(names), "argument"), strings.Join(names, " "))
 		}
 		return nil, fail(exitUsage, "takes %s, got %d: %q", what, len(pos), pos)
 	}
 	return pos, nil
-}
-
-// plural writes a count with the singular or plural noun that goes with it.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // openView opens a bucket directory for reading, with exit code 3 for a
@@ -329,7 +326,7 @@ func openView(dir string) (*view.Dir, error) {
 
 // bucketError gives the errors that mean "no bucket here" exit code 3.
 func bucketError(err error) error {
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, shard.ErrNotBucket) || strings.Contains(err.Error(), "not a directory") {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, shard.ErrNotBucket) || errors.Is(err, syscall.ENOTDIR) {
 		return &exitError{exitNoBucket, err}
 	}
 	return err

@@ -24,10 +24,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bucketcache/bucketcache/bucket"
-	"github.com/bucketcache/bucketcache/canon"
 	"github.com/bucketcache/bucketcache/fusefs"
+	"github.com/bucketcache/bucketcache/internal/canon"
+	"github.com/bucketcache/bucketcache/internal/view"
 	"github.com/bucketcache/bucketcache/shard"
-	"github.com/bucketcache/bucketcache/view"
 )
 
 // binary is the bucketfs command, built once by TestMain.
@@ -123,7 +123,7 @@ func sample(t testing.TB, dir string) map[string]string {
 	must(t, ints.Set(7, "seven"))
 	gb := open[string, city](t, dir, bucket.Options{Codec: bucket.Gob})
 	must(t, gb.Set("gob", city{"G", 3}))
-	gobValue, err := gb.Encode(city{"G", 3})
+	gobValue, err := bucket.Gob.Marshal(city{"G", 3})
 	must(t, err)
 	return map[string]string{
 		"paris":     "{\n  \"Name\": \"Paris\",\n  \"Pop\": 2\n}\n",
@@ -267,10 +267,10 @@ func TestVersion(t *testing.T) {
 	bucketfs(t, "version", "extra").want(t, 2)
 }
 
-func TestPlural(t *testing.T) {
+func TestCount(t *testing.T) {
 	for n, want := range map[int]string{0: "0 files", 1: "1 file", 2: "2 files", 1000: "1000 files"} {
-		if got := plural(n, "file", "files"); got != want {
-			t.Errorf("plural(%d) = %q, want %q", n, got, want)
+		if got := count(n, "file"); got != want {
+			t.Errorf("count(%d) = %q, want %q", n, got, want)
 		}
 	}
 }
@@ -354,7 +354,11 @@ func TestGetDamaged(t *testing.T) {
 	must(t, err)
 	data[len(data)-1] ^= 1
 	must(t, os.WriteFile(path, data, 0o644))
-	bucketfs(t, "get", dir, "r").want(t, 1, "damaged", "body checksum mismatch", path)
+	// A damaged entry is a miss, as on every surface, and the error says why.
+	bucketfs(t, "get", dir, "r").want(t, 4, "damaged", "body checksum mismatch", path)
+	if got := bucketfs(t, "ls", dir).stdout; got != "" {
+		t.Errorf("ls lists a damaged entry: %q", got)
+	}
 }
 
 func entryFile(t testing.TB, dir, key string) string {
@@ -388,7 +392,9 @@ func damagedBucket(t *testing.T) string {
 		data[off] ^= 1
 		must(t, os.WriteFile(path, data, 0o644))
 	}
-	tmp := filepath.Join(filepath.Dir(entryFile(t, dir, "a")), shard.TempPrefix+"abandoned")
+	a := entryFile(t, dir, "a")
+	h, _ := shard.ParseEntryName(filepath.Base(a))
+	tmp := filepath.Join(filepath.Dir(a), shard.TempName(h, 99999, 1))
 	must(t, os.WriteFile(tmp, []byte("half an entry"), 0o644))
 	return dir
 }
@@ -398,8 +404,8 @@ func TestStats(t *testing.T) {
 	r := bucketfs(t, "stats", dir)
 	r.want(t, 0)
 	for _, s := range []string{
-		"entries    3 live", // body's header is sound: only verify finds it
-		"expired    1,", "damaged    1,", "temporary  1,", "codecs     json 3", "per shard  min 0",
+		"entries    2 live", // body's value is damaged: stats checks in full, as ls does
+		"expired    1,", "damaged    2,", "temporary  1,", "codecs     json 2", "per shard  min 0",
 	} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("stats lacks %q:\n%s", s, r.stdout)
@@ -434,7 +440,7 @@ func TestVerify(t *testing.T) {
 	dir := damagedBucket(t)
 	r := bucketfs(t, "verify", dir)
 	r.want(t, 1, "2 damaged entry files remain; run verify -fix")
-	for _, s := range []string{entryFile(t, dir, "body") + ": body checksum mismatch (left in place)", entryFile(t, dir, "head") + ": header checksum mismatch", "checked 5 entry files: 3 sound (1 of them expired), 2 damaged"} {
+	for _, s := range []string{entryFile(t, dir, "body") + ": body checksum mismatch (left in place)", entryFile(t, dir, "head") + ": header checksum mismatch", "checked 5 entry files: 3 sound, 2 damaged"} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("verify lacks %q:\n%s", s, r.stdout)
 		}
@@ -459,7 +465,7 @@ func TestVerify(t *testing.T) {
 	must(t, os.Remove(entryFile(t, dir, "head")))
 	r = bucketfs(t, "verify", dir)
 	r.want(t, 1, "1 damaged entry file remains; run verify -fix")
-	if !strings.Contains(r.stdout, "checked 4 entry files: 3 sound (1 of them expired), 1 damaged") {
+	if !strings.Contains(r.stdout, "checked 4 entry files: 3 sound, 1 damaged") {
 		t.Errorf("verify with one damaged file:\n%s", r.stdout)
 	}
 }
@@ -471,16 +477,28 @@ func TestPrune(t *testing.T) {
 	if !strings.Contains(r.stdout, "pruned 3 files") || !strings.Contains(r.stdout, "1 expired, 1 damaged, 1 temporary") {
 		t.Errorf("prune: %s", r.stdout)
 	}
-	if got := lines(bucketfs(t, "ls", dir).stdout); !slices.Equal(got, []string{"a", "b", "body"}) {
+	if got := lines(bucketfs(t, "ls", dir).stdout); !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("after prune, ls = %q", got)
 	}
+	// The damage inside body's value shows only when values are read.
+	bucketfs(t, "verify", dir).want(t, 1, "1 damaged entry file remains")
+	r = bucketfs(t, "prune", "-full", dir)
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "pruned 1 file,") || !strings.Contains(r.stdout, "0 expired, 1 damaged") {
+		t.Errorf("prune -full: %s", r.stdout)
+	}
+	if _, err := os.Stat(entryFile(t, dir, "body")); !os.IsNotExist(err) {
+		t.Errorf("prune -full left the entry with a damaged value: %v", err)
+	}
+	bucketfs(t, "verify", dir).want(t, 0)
 	r = bucketfs(t, "prune", dir)
 	r.want(t, 0)
 	if !strings.Contains(r.stdout, "pruned 0 files") {
 		t.Errorf("second prune: %s", r.stdout)
 	}
-	tmp := filepath.Join(filepath.Dir(entryFile(t, dir, "a")), shard.TempPrefix+"abandoned")
-	must(t, os.WriteFile(tmp, []byte("half an entry"), 0o644))
+	a := entryFile(t, dir, "a")
+	h, _ := shard.ParseEntryName(filepath.Base(a))
+	must(t, os.WriteFile(filepath.Join(filepath.Dir(a), shard.TempName(h, 99999, 2)), []byte("half an entry"), 0o644))
 	r = bucketfs(t, "prune", dir)
 	if !strings.Contains(r.stdout, "pruned 1 file,") {
 		t.Errorf("prune of one file: %s", r.stdout)
