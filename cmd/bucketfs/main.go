@@ -276,8 +276,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // parse parses a subcommand's flags, which may come before, between or
 // after its arguments (after "--" everything is an argument), and checks
-// the argument count. It prints nothing: run prints the error, or the
-// help for -h.
+// the argument count. It prints nothing (stderr is not written to): run
+// prints the error, or the help for -h.
 func parse(fl *flag.FlagSet, args []string, stderr io.Writer, names ...string) ([]string, error) {
 	fl.SetOutput(io.Discard)
 	fl.Usage = func() {}
