@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bucketcache/bucketcache/internal/childtest"
 )
 
 const (
@@ -214,8 +216,11 @@ func (b *bed) partition(t *testing.T, how, host string) {
 	}
 }
 
+// TestMain leaves TestChild, which runs only in child processes, out of
+// ordinary runs (see package childtest), and takes the shared test bed down
+// after the tests.
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := childtest.Run(m, os.Getenv(childModeEnv) != "", "TestChild")
 	if pair.bed != nil {
 		if err := pair.bed.down(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
