@@ -78,8 +78,8 @@ type Options struct {
 	// not coherent across machines, so warm reads are then validated with a
 	// stat instead of the shared generation counters, and opens failing with
 	// ESTALE are retried, then misses. Open turns it on by itself on network
-	// and FUSE filesystems. See the README's "Sharing a bucket across
-	// machines" for what is and is not guaranteed there.
+	// and FUSE filesystems. See docs/shared-filesystems.md for what is and
+	// is not guaranteed there.
 	SharedFilesystem bool
 }
 
