@@ -1,6 +1,6 @@
 // Package entry defines the self-validating file format of one bucketcache
 // entry: a fixed header, the codec's name, the canonical key bytes and the
-// encoded value. docs/format.md describes it byte by byte.
+// encoded value. FORMAT.md at the repository root describes it byte by byte.
 //
 // Every way a file can be damaged (short, long, wrong magic, unknown version,
 // bad header checksum, bad body checksum) has a named reason, reported as a
