@@ -10,6 +10,6 @@ import (
 // TestMain leaves the helper tests, which run only in child processes, out
 // of ordinary runs (see package childtest).
 func TestMain(m *testing.M) {
-	childtest.Main(m, os.Getenv("LOCK_TEST_CHILD") != "" || os.Getenv("LOCK_TEST_DIR_CHILD") != "" || os.Getenv(removableChildEnv) != "",
-		"TestChildIncrement", "TestDirMutexChildIncrement", "TestRemovableChildIncrement", "TestRemovableChildHold")
+	childtest.Main(m, os.Getenv("LOCK_TEST_CHILD") != "" || os.Getenv("LOCK_TEST_DIR_CHILD") != "" || os.Getenv(removeChildEnv) != "",
+		"TestChildIncrement", "TestDirMutexChildIncrement", "TestMutexRemoveChildIncrement", "TestMutexChildHold")
 }

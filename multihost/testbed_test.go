@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bucketcache/bucketcache/bucket"
 	"github.com/bucketcache/bucketcache/internal/childtest"
+	"github.com/bucketcache/bucketcache/internal/core"
 )
 
 const (
@@ -231,3 +233,6 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// engine is b's engine, for tests that look beneath the Bucket.
+func engine[K, V any](b *bucket.Bucket[K, V]) *core.Engine[K, V] { return core.Of[K, V](b) }
