@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bucketcache/bucketcache/bucket"
+	"github.com/bucketcache/bucketcache/internal/childtest"
 	"github.com/bucketcache/bucketcache/internal/core"
 )
 
@@ -217,8 +218,11 @@ func (b *bed) partition(t *testing.T, how, host string) {
 	}
 }
 
+// TestMain leaves TestChild, which runs only in child processes, out of
+// ordinary runs (see package childtest), and takes the shared test bed down
+// after the tests.
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := childtest.Run(m, os.Getenv(childModeEnv) != "", "TestChild")
 	if pair.bed != nil {
 		if err := pair.bed.down(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
