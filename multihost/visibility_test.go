@@ -30,8 +30,9 @@ func openHosts[K, V any](t testing.TB, bd *bed, rel string, opts bucket.Options)
 
 // TestSharedModeDetected: Open turns on the shared-filesystem mode by
 // itself on a GlusterFS mount.
-func TestSharedModeDetected(t *testing.T) {
-	bd := pairBed(t)
+func TestSharedModeDetected(t *testing.T) { onEach(t, testSharedModeDetected) }
+
+func testSharedModeDetected(t *testing.T, bd *bed) {
 	a, _ := openHosts[string, int](t, bd, bd.bucketDir(t), bucket.Options{})
 	if !a.Store().Options().SharedFilesystem {
 		t.Fatal("SharedFilesystem is off on a GlusterFS mount")
@@ -41,8 +42,9 @@ func TestSharedModeDetected(t *testing.T) {
 // TestNextGetSeesOtherHost: what one host writes or deletes, the other
 // reads on its very next Get, although it holds the previous value in
 // memory: the memory layer never serves a copy another host has replaced.
-func TestNextGetSeesOtherHost(t *testing.T) {
-	bd := pairBed(t)
+func TestNextGetSeesOtherHost(t *testing.T) { onEach(t, testNextGetSeesOtherHost) }
+
+func testNextGetSeesOtherHost(t *testing.T, bd *bed) {
 	a, b := openHosts[string, string](t, bd, bd.bucketDir(t), bucket.Options{})
 	hosts := [2]*bucket.Bucket[string, string]{a, b}
 	stale := 0
@@ -83,8 +85,9 @@ func TestNextGetSeesOtherHost(t *testing.T) {
 // warm; a version is counted as written once Set has returned. No read may
 // return a version older than one written before the read began, and the
 // delay from a Set's return to the first read that sees it is recorded.
-func TestVisibilityUnderLoad(t *testing.T) {
-	bd := pairBed(t)
+func TestVisibilityUnderLoad(t *testing.T) { onEach(t, testVisibilityUnderLoad) }
+
+func testVisibilityUnderLoad(t *testing.T, bd *bed) {
 	a, b := openHosts[string, int](t, bd, bd.bucketDir(t), bucket.Options{})
 	const key = "counter"
 	if err := a.Set(key, 0); err != nil {
