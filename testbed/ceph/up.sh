@@ -38,7 +38,7 @@ SESSION=${SESSION_TIMEOUT:-30}
 for cmd in ceph-mon ceph-osd ceph-mds ceph-fuse ceph monmaptool; do
   command -v "$cmd" >/dev/null || { echo "up.sh: $cmd not installed (apt-get install --no-install-recommends ceph-mon ceph-osd ceph-mds ceph-fuse ceph-common)" >&2; exit 1; }
 done
-for cmd in ip nsenter uuidgen; do
+for cmd in ip nsenter; do
   command -v "$cmd" >/dev/null || { echo "up.sh: $cmd is needed (iproute2, util-linux)" >&2; exit 1; }
 done
 if [ -e "$DIR/state" ]; then
@@ -84,7 +84,7 @@ spawn() { exec nsenter --net="/run/netns/$NS" "$@"; }
 in_ns() { nsenter --net="/run/netns/$NS" "$@"; }
 
 CONF=$DIR/ceph.conf
-FSID=$(uuidgen)
+FSID=$(cat /proc/sys/kernel/random/uuid)
 MON=127.0.0.1:3300
 cat >"$CONF" <<EOF
 [global]
@@ -151,7 +151,7 @@ mon_ready() { alive "$MON_PID" || fail "ceph-mon exited"; C -s >/dev/null; }
 wait_for "$WAIT" "the monitor" mon_ready
 
 # The OSD.
-OSD_UUID=$(uuidgen)
+OSD_UUID=$(cat /proc/sys/kernel/random/uuid)
 OSD_ID=$(C osd new "$OSD_UUID")
 mkdir -p "$DIR/osd/$OSD_ID"
 in_ns timeout 60 ceph-osd -c "$CONF" -i "$OSD_ID" --mkfs --osd-uuid "$OSD_UUID" >>"$DIR/logs/mkfs.out" 2>&1
