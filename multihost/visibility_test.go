@@ -3,14 +3,19 @@ package multihost
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/bucketcache/bucketcache/bucket"
+	"github.com/bucketcache/bucketcache/shard"
 )
 
 // openHosts opens the bucket directory rel through both mounts, as two
@@ -29,13 +34,41 @@ func openHosts[K, V any](t testing.TB, bd *bed, rel string, opts bucket.Options)
 }
 
 // TestSharedModeDetected: Open turns on the shared-filesystem mode by
-// itself on a GlusterFS mount.
+// itself on a GlusterFS mount and on a CephFS (ceph-fuse) mount, and so maps
+// no counters file: writes through a mapping would not reach the other
+// host. On the CephFS test bed, whose client runs with its page cache off,
+// a mapping cannot even be made (ENODEV).
 func TestSharedModeDetected(t *testing.T) { onEach(t, testSharedModeDetected) }
 
 func testSharedModeDetected(t *testing.T, bd *bed) {
-	a, _ := openHosts[string, int](t, bd, bd.bucketDir(t), bucket.Options{})
+	rel := bd.bucketDir(t)
+	a, _ := openHosts[string, int](t, bd, rel, bucket.Options{})
 	if !a.Store().Options().SharedFilesystem {
-		t.Fatal("SharedFilesystem is off on a GlusterFS mount")
+		t.Fatalf("SharedFilesystem is off on a %s mount", bd.fs.title)
+	}
+	if err := a.Set("key", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(bd.at("A", rel), shard.CountersName)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a counters file in shared mode: %v", err)
+	}
+	if bd.fs != ceph {
+		return
+	}
+	f, err := os.Create(filepath.Join(bd.at("A", rel), "mapped"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(4096); err != nil {
+		t.Fatal(err)
+	}
+	m, err := unix.Mmap(int(f.Fd()), 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err == nil {
+		unix.Munmap(m)
+	}
+	if err != unix.ENODEV {
+		t.Errorf("mmap on the CephFS mount: %v, want ENODEV (is fuse disable pagecache set?)", err)
 	}
 }
 
