@@ -23,17 +23,20 @@ MNT=$DIR/mnt$H
 
 # The host's client: the last one recorded (revive records a new one).
 client_pid() { awk -v n="client-$H" '$1 == n {p = $2} END {print p}' "$ST/pids"; }
-alive() { [ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+# client_alive PID: PID is a live ceph-fuse (not a zombie, nor a recycled
+# pid: the machine's reaper may take seconds, and pids are reused).
+client_alive() {
+  [ -n "$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null &&
+    { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null | grep -qF "ceph-fuse -c $CONF "
+}
 is_mounted() { grep -q " $1 fuse.ceph-fuse " /proc/self/mounts; }
 
 case "$2" in
 kill)
   pid=$(client_pid)
-  alive "$pid" || { echo "crash.sh: host $H's client is not running" >&2; exit 1; }
-  grep -q ceph-fuse "/proc/$pid/cmdline" || { echo "crash.sh: pid $pid is not ceph-fuse" >&2; exit 1; }
+  client_alive "$pid" || { echo "crash.sh: host $H's client is not running" >&2; exit 1; }
   kill -KILL "$pid"
-  # Gone once it is a zombie or reaped (the reaper may take seconds).
-  for _ in $(seq 200); do alive "$pid" || exit 0; sleep 0.05; done
+  for _ in $(seq 200); do client_alive "$pid" || exit 0; sleep 0.05; done
   echo "crash.sh: ceph-fuse $pid still running" >&2; exit 1
   ;;
 evict)
@@ -42,14 +45,16 @@ evict)
   ;;
 revive)
   pid=$(client_pid)
-  if alive "$pid"; then echo "crash.sh: host $H's client $pid is still running" >&2; exit 1; fi
+  if client_alive "$pid"; then echo "crash.sh: host $H's client $pid is still running" >&2; exit 1; fi
   if grep -q " $MNT " /proc/self/mounts; then umount -l "$MNT"; fi
   nsenter --net="/run/netns/$NS_SERVER" ceph-fuse -c "$CONF" -f -n "client.host$H" "$MNT" \
     </dev/null >>"$DIR/logs/client-$H.out" 2>&1 &
   echo "client-$H $!" >>"$ST/pids"
   for _ in $(seq 600); do
     if is_mounted "$MNT"; then exit 0; fi
-    alive "$!" || { echo "crash.sh: ceph-fuse exited; see $DIR/logs" >&2; exit 1; }
+    # (Just started, it may not have become ceph-fuse yet: any live process.)
+    [ -d "/proc/$!" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$!/status" 2>/dev/null ||
+      { echo "crash.sh: ceph-fuse exited; see $DIR/logs" >&2; exit 1; }
     sleep 0.05
   done
   echo "crash.sh: timed out mounting $MNT" >&2; exit 1

@@ -15,14 +15,15 @@ ST=$DIR/state
 left=0
 warn() { echo "down.sh: $*" >&2; }
 
-# ours PID: the process PID is alive and one of Ceph's (or our watchdog), so
-# a recycled pid is never killed by mistake. A process killed but not yet
-# reaped (a zombie) is gone.
+# ours PID: the process PID is alive and one of this test bed's Ceph
+# processes (their command lines name DIR's ceph.conf) or its watchdog, so a
+# recycled pid, or another test bed's process, is never killed by mistake. A
+# process killed but not yet reaped (a zombie) is gone.
 ours() {
   local cmd
   grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null && return 1
-  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
-  case "$cmd" in *ceph-*|*watchdog*) return 0 ;; *) return 1 ;; esac
+  cmd=$( { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null) || return 1
+  case "$cmd" in *ceph-*"$DIR/ceph.conf"*|*watchdog*"$DIR"*) return 0 ;; *) return 1 ;; esac
 }
 
 # stop SIGNAL PID...: send SIGNAL, wait up to 5 s, then SIGKILL.
