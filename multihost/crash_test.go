@@ -180,6 +180,42 @@ func TestHostCrash(t *testing.T) {
 	}
 }
 
+// TestHostPartition: host B of a CephFS test bed in network namespaces is
+// cut off from the cluster while it runs a memoized function. The MDS
+// drops B's session, and its locks, after the session timeout (30 s) and
+// blocklists it; A takes over. After the partition heals, B's mount fails
+// (the blocklist) until it is mounted again, so B's run cannot store its
+// result over A's, and none of B's writes lands after A's. It takes a
+// cluster of its own and about a minute: run with BUCKETCACHE_MULTIHOST_LONG=1.
+func TestHostPartition(t *testing.T) {
+	if !long() {
+		t.Skip("a minute on a cluster of its own: run with " + longEnv + "=1")
+	}
+	bd := netnsBed(t, ceph)
+	var b *child
+	r := takeover(t, bd, time.Duration(cephSessionTimeout)*time.Second+time.Minute, func(c *child) {
+		b = c
+		bd.partition(t, "cut", "B")
+	}, func() {
+		bd.partition(t, "heal", "B")
+		b.send("release") // B's run ends, on a mount that now fails
+		b.expect("returned B", 2*time.Minute)
+		b.send("stop")
+		var rb partReport
+		b.report(&rb, time.Minute)
+		b.wait(time.Minute)
+		t.Logf("B's call: %q, error %q; its writer: %d Sets, %d failed (first: %s)", rb.Result, rb.Err, rb.Sets, rb.Failed, rb.FirstErr)
+		if rb.Result != "computed by B" {
+			t.Errorf("B's call returned %q, %q; want its own result", rb.Result, rb.Err)
+		}
+		bd.crash(t, "kill", "B") // its blocklisted client, then a new mount
+		bd.crash(t, "revive", "B")
+	})
+	t.Logf("session timeout %ds: A took over %v after the cut; A's slowest Set %v", cephSessionTimeout, r.takeover, r.aMaxSet)
+	fmt.Fprintf(os.Stderr, "FIGURES ceph-partition: session_timeout=%ds takeover=%v a_sets=%d a_max_set=%v failed=%v\n",
+		cephSessionTimeout, r.takeover, r.aSets, r.aMaxSet, t.Failed())
+}
+
 // crash runs testbed/ceph/crash.sh: kill, evict or revive host's client.
 func (b *bed) crash(t *testing.T, how, host string) {
 	t.Helper()

@@ -136,7 +136,7 @@ func partChild(t *testing.T, raw []byte) {
 // TestPartition: see above. The volume's timeout is lowered to
 // partitionTimeout seconds for the test (GlusterFS's default is 42).
 func TestPartition(t *testing.T) {
-	bd := netnsBed(t)
+	bd := netnsBed(t, gluster)
 	rel := bd.bucketDir(t)
 	runs := filepath.Join(t.TempDir(), "runs")
 	start := func(host string) *child {

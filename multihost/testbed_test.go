@@ -250,12 +250,17 @@ func onEach(t *testing.T, test func(t *testing.T, bd *bed)) {
 	}
 }
 
-// netnsBed brings up a test bed of its own in three network namespaces,
-// with the partition timeout lowered, and takes it down when t ends.
-func netnsBed(t *testing.T) *bed {
+// netnsBed brings up a test bed of fs's own in network namespaces (a
+// server and two client hosts), with GlusterFS's partition timeout lowered
+// or CephFS's shortest session timeout, and takes it down when t ends.
+func netnsBed(t *testing.T, fs *filesystem) *bed {
 	t.Helper()
-	gluster.need(t)
-	b, err := gluster.up([]string{"netns"}, fmt.Sprintf("PARTITION_TIMEOUT=%d", partitionTimeout))
+	fs.need(t)
+	env := fs.env()
+	if fs == gluster {
+		env = []string{fmt.Sprintf("PARTITION_TIMEOUT=%d", partitionTimeout)}
+	}
+	b, err := fs.up([]string{"netns"}, env...)
 	if err != nil {
 		t.Fatal(err)
 	}

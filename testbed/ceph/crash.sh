@@ -47,7 +47,8 @@ revive)
   pid=$(client_pid)
   if client_alive "$pid"; then echo "crash.sh: host $H's client $pid is still running" >&2; exit 1; fi
   if grep -q " $MNT " /proc/self/mounts; then umount -l "$MNT"; fi
-  nsenter --net="/run/netns/$NS_SERVER" ceph-fuse -c "$CONF" -f -n "client.host$H" "$MNT" \
+  ns=NS_$H
+  nsenter --net="/run/netns/${!ns:-$NS_SERVER}" ceph-fuse -c "$CONF" -f -n "client.host$H" "$MNT" \
     </dev/null >>"$DIR/logs/client-$H.out" 2>&1 &
   echo "client-$H $!" >>"$ST/pids"
   for _ in $(seq 600); do

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# up.sh DIR: bring up a single-node Ceph cluster with a CephFS filesystem on
-# this one machine, as root, without systemd or cephadm, keeping every piece
-# of state under DIR, and mount the filesystem twice through ceph-fuse:
-# DIR/mntA as client.hostA and DIR/mntB as client.hostB, each mount playing
-# one host.
+# up.sh DIR [pair|netns]: bring up a single-node Ceph cluster with a CephFS
+# filesystem on this one machine, as root, without systemd or cephadm,
+# keeping every piece of state under DIR, and mount the filesystem twice
+# through ceph-fuse: DIR/mntA as client.hostA and DIR/mntB as client.hostB,
+# each mount playing one host.
 #
 # The cluster is one monitor, one OSD keeping its data in memory (memstore),
-# one MDS, and two pools of size 1. Every daemon and both clients run in a
-# network namespace of their own, over its loopback, so that nothing listens
-# on the machine's network and another cluster there is no obstacle. The
-# mounts live in the caller's mount namespace.
+# one MDS, and two pools of size 1. Nothing listens on the machine's network,
+# so another cluster there is no obstacle:
+#
+#   pair   every daemon and both clients run in a network namespace of their
+#          own, over its loopback.
+#   netns  three network namespaces joined by a bridge that exists only inside
+#          them: the cluster's, and one for each client host, A and B.
+#          Cutting a client's link (net.sh) partitions that host.
+#
+# The mounts live in the caller's mount namespace.
 #
 # On success it writes DIR/env (KEY=VALUE lines, also printed) and records
 # everything it started under DIR/state, which down.sh DIR reads to stop it
@@ -27,10 +33,13 @@
 #   UP_TIMEOUT    seconds to wait for each daemon (default 60).
 set -Eeuo pipefail
 
-[ $# -eq 1 ] || { echo "usage: $0 DIR" >&2; exit 2; }
+usage() { echo "usage: $0 DIR [pair|netns]" >&2; exit 2; }
+[ $# -ge 1 ] && [ $# -le 2 ] || usage
 HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$1"
 DIR=$(cd "$1" && pwd)
+TOPO=${2:-pair}
+case "$TOPO" in pair|netns) ;; *) usage ;; esac
 WAIT=${UP_TIMEOUT:-60}
 SESSION=${SESSION_TIMEOUT:-30}
 
@@ -74,18 +83,45 @@ wait_for() {
   done
 }
 
-ip netns add "$NS"
-echo "$NS" >>"$ST/netns"
-ip -n "$NS" link set lo up
+add_ns() {
+  ip netns add "$1"
+  echo "$1" >>"$ST/netns"
+  ip -n "$1" link set lo up
+}
+add_ns "$NS"
+A_NS=$NS B_NS=$NS MON_IP=127.0.0.1 NETWORK=""
+if [ "$TOPO" = netns ]; then
+  A_NS=$NS-a B_NS=$NS-b
+  add_ns "$A_NS"
+  add_ns "$B_NS"
+  MON_IP=10.214.$((0x${TAG:0:2} % 250)).1
+  NET=${MON_IP%.1}
+  NETWORK=$NET.0/24
+  ip -n "$NS" link add br0 type bridge
+  ip -n "$NS" addr add "$MON_IP/24" dev br0
+  ip -n "$NS" link set br0 up
+  n=2
+  for side in a b; do
+    # The veth is created inside the client namespace, its peer inside the
+    # cluster's: neither end ever exists in the caller's namespace.
+    ip -n "$NS-$side" link add eth0 type veth peer name "port$side" netns "$NS"
+    ip -n "$NS" link set "port$side" master br0
+    ip -n "$NS" link set "port$side" up
+    ip -n "$NS-$side" addr add "$NET.$n/24" dev eth0
+    ip -n "$NS-$side" link set eth0 up
+    n=$((n + 1))
+  done
+fi
 
 # spawn CMD...: run CMD in the namespace, replacing the shell, for commands
 # started with & whose $! must be the pid of CMD itself.
 spawn() { exec nsenter --net="/run/netns/$NS" "$@"; }
+exec_in() { local ns=$1; shift; exec nsenter --net="/run/netns/$ns" "$@"; }
 in_ns() { nsenter --net="/run/netns/$NS" "$@"; }
 
 CONF=$DIR/ceph.conf
 FSID=$(cat /proc/sys/kernel/random/uuid)
-MON=127.0.0.1:3300
+MON=$MON_IP:3300
 cat >"$CONF" <<EOF
 [global]
 fsid = $FSID
@@ -95,6 +131,7 @@ mon initial members = a
 ms bind msgr1 = false
 ms bind port min = 6900
 ms bind port max = 7000
+${NETWORK:+public network = $NETWORK}
 auth cluster required = none
 auth service required = none
 auth client required = none
@@ -142,7 +179,7 @@ C() { in_ns timeout 30 ceph -c "$CONF" "$@"; }
 
 # The monitor.
 monmaptool --create --fsid "$FSID" --addv a "[v2:$MON]" "$DIR/monmap" >/dev/null
-ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" >>"$DIR/logs/mkfs.out" 2>&1
+in_ns ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" >>"$DIR/logs/mkfs.out" 2>&1
 spawn ceph-mon -c "$CONF" -f -i a </dev/null >>"$DIR/logs/mon.out" 2>&1 &
 MON_PID=$!
 record_pid mon "$MON_PID"
@@ -180,15 +217,15 @@ fi
 
 # The clients, one per host, in the foreground so that $! is their pid.
 is_mounted() { grep -q " $1 fuse.ceph-fuse " /proc/self/mounts; }
-mount_host() { # NAME
+mount_host() { # NAME NS
   local name=$1 mnt=$DIR/mnt$1
-  spawn ceph-fuse -c "$CONF" -f -n "client.host$name" "$mnt" </dev/null >>"$DIR/logs/client-$name.out" 2>&1 &
+  exec_in "$2" ceph-fuse -c "$CONF" -f -n "client.host$name" "$mnt" </dev/null >>"$DIR/logs/client-$name.out" 2>&1 &
   record_pid "client-$name" $!
   grep -qx "$mnt" "$ST/mounts" || echo "$mnt" >>"$ST/mounts"
   wait_for "$WAIT" "mount $mnt" is_mounted "$mnt"
 }
-mount_host A
-mount_host B
+mount_host A "$A_NS"
+mount_host B "$B_NS"
 # Both mounts see one filesystem.
 echo "$FSID" >"$DIR/mntA/.testbed"
 [ "$(cat "$DIR/mntB/.testbed")" = "$FSID" ] || fail "the two mounts do not share a filesystem"
@@ -202,7 +239,7 @@ fi
 
 trap - ERR
 {
-  echo "TOPOLOGY=pair"
+  echo "TOPOLOGY=$TOPO"
   echo "FILESYSTEM=cachefs"
   echo "CONF=$CONF"
   echo "MNT_A=$DIR/mntA"
@@ -211,5 +248,10 @@ trap - ERR
   echo "SESSION_TIMEOUT=$SESSION"
   echo "PIDS=\"$(awk '{print $2}' "$ST/pids" | tr '\n' ' ' | sed 's/ $//')\""
   echo "NS_SERVER=$NS"
+  if [ "$TOPO" = netns ]; then
+    echo "NS_A=$A_NS"
+    echo "NS_B=$B_NS"
+    echo "LINK=eth0"
+  fi
 } >"$DIR/env"
 cat "$DIR/env"
