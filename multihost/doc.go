@@ -24,11 +24,12 @@
 //     values, and reads and Prune remove them;
 //   - kill -9 of a process holding a memoized argument's lock lets the other
 //     host take over at once;
-//   - under a network partition (GlusterFS) or a host crash (CephFS: the
-//     host's ceph-fuse killed, its session then evicted or timed out) no
-//     value is torn or lost, and Memoize degrades to at-least-once: the
-//     lost host's lock is freed after the filesystem's timeout while it may
-//     still run the function.
+//   - under a network partition, or a host crash (CephFS: the host's
+//     ceph-fuse killed, its session then evicted or timed out), no value is
+//     torn or lost, and Memoize degrades to at-least-once: the lost host's
+//     lock is freed after the filesystem's timeout while it may still run
+//     the function. (CephFS's partition test needs a cluster of its own and
+//     runs only with BUCKETCACHE_MULTIHOST_LONG=1.)
 //
 // The tests skip when a filesystem is not installed or the user is not root,
 // unless BUCKETCACHE_REQUIRE_GLUSTER=1 or BUCKETCACHE_REQUIRE_CEPH=1, which
