@@ -37,7 +37,7 @@ func testFreshShardFromBothHosts(t *testing.T, bd *bed) {
 				defer wg.Done()
 				<-start
 				if i%4 < 2 {
-					_, errs[i] = host.Store().KeyLockPath([]byte("key"))
+					_, errs[i] = engine(host).Store.KeyLockPath([]byte("key"))
 				} else {
 					errs[i] = host.Set("key", i)
 				}

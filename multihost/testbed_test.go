@@ -13,6 +13,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bucketcache/bucketcache/bucket"
+	"github.com/bucketcache/bucketcache/internal/core"
 )
 
 const (
@@ -295,3 +298,6 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// engine is b's engine, for tests that look beneath the Bucket.
+func engine[K, V any](b *bucket.Bucket[K, V]) *core.Engine[K, V] { return core.Of[K, V](b) }

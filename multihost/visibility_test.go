@@ -43,7 +43,7 @@ func TestSharedModeDetected(t *testing.T) { onEach(t, testSharedModeDetected) }
 func testSharedModeDetected(t *testing.T, bd *bed) {
 	rel := bd.bucketDir(t)
 	a, _ := openHosts[string, int](t, bd, rel, bucket.Options{})
-	if !a.Store().Options().SharedFilesystem {
+	if !engine(a).Store.Config().SharedFilesystem {
 		t.Fatalf("SharedFilesystem is off on a %s mount", bd.fs.title)
 	}
 	if err := a.Set("key", 1); err != nil {
