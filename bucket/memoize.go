@@ -310,7 +310,7 @@ func (m *memo[A, R]) lead(ctx context.Context, a A, kb []byte, refresh bool, res
 		res.err = fmt.Errorf("bucket: memo %q: %w", m.name, err)
 		return
 	}
-	lk := lock.NewRemovable(path)
+	lk := lock.New(path)
 	ok, err := lk.TryLock()
 	if err == nil && !ok {
 		m.b.memo.waits.Add(1)
@@ -326,13 +326,14 @@ func (m *memo[A, R]) lead(ctx context.Context, a A, kb []byte, refresh bool, res
 		res.err = err
 		return
 	}
-	// Removing the lock file under the lock is safe (see lock.Removable),
+	// Removing the lock file under the lock is safe (see lock.Mutex),
 	// and keeps lock files from piling up; one left by a crashed run is
 	// removed by the next.
 	defer lk.Remove()
 
 	if !refresh {
-		rec, err := m.b.st.Get(kb)
+		// The caller's look was counted in Stats; this one is not.
+		rec, err := m.b.st.Lookup(kb)
 		if err == nil {
 			if _, derr := m.b.decodeRecord(kb, rec); derr == nil {
 				res.rec, res.stored = rec, true // another run stored it meanwhile

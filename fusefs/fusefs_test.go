@@ -518,6 +518,13 @@ func TestMountErrors(t *testing.T) {
 	if err := checkFUSE(file, true); !errors.Is(err, ErrNoFUSE) && os.Geteuid() != 0 {
 		t.Errorf("checkFUSE of an unopenable device: %v", err)
 	}
+	// A device that cannot be opened read-write (a directory, for any user)
+	// is refused for everyone, whatever fusermount might do.
+	for _, root := range []bool{true, false} {
+		if err := checkFUSE(plain, root); !errors.Is(err, ErrNoFUSE) || !strings.Contains(err.Error(), plain) {
+			t.Errorf("checkFUSE(directory, root=%v) = %v", root, err)
+		}
+	}
 }
 
 // TestNodesRefuseWrites calls the write operations on the nodes directly:

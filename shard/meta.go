@@ -55,7 +55,12 @@ func open(dir string, count int, adopt bool) (Layout, error) {
 	m, err := readMeta(dir)
 	if errors.Is(err, ErrNotBucket) && !adopt {
 		if ferr := checkEmpty(dir); ferr != nil {
-			return Layout{}, ferr
+			// Another process (on a shared filesystem, another machine)
+			// may have made the bucket since readMeta looked, and begun
+			// to fill it.
+			if m, err = readMeta(dir); err != nil {
+				return Layout{}, ferr
+			}
 		}
 	}
 	if errors.Is(err, ErrNotBucket) {
@@ -85,8 +90,9 @@ func Read(dir string) (Layout, error) {
 }
 
 // checkEmpty returns an error wrapping ErrForeign if dir holds anything but
-// what another process creating a bucket there at this moment makes before
-// it publishes the record: its temporary record and the counters file.
+// what another process creating a bucket there at this moment makes: its
+// temporary record, the counters file, and the record itself, published
+// since this process looked for it (createMeta then finds and reads it).
 func checkEmpty(dir string) error {
 	f, err := os.Open(dir)
 	if err != nil {
@@ -98,7 +104,7 @@ func checkEmpty(dir string) error {
 		return fmt.Errorf("bucket %s: %w", dir, err)
 	}
 	for _, name := range names {
-		if name != CountersName && !strings.HasPrefix(name, TempPrefix+MetaName+"-") {
+		if name != CountersName && name != MetaName && !strings.HasPrefix(name, TempPrefix+MetaName+"-") {
 			return fmt.Errorf("bucket %s: %w (it holds %q; set Adopt to use it anyway)", dir, ErrForeign, name)
 		}
 	}

@@ -301,7 +301,7 @@ func (d *decoder) structValue(v reflect.Value, info *typeInfo, depth int) error 
 			return d.errorAt(d.pos-len(raw)-1, "unexpected object key %s for %v", raw, t)
 		}
 		n++
-		return d.value(v.Field(info.fields[n-1].index), depth)
+		return d.value(v.Field(info.fields[n-1].Index), depth)
 	})
 	if err != nil {
 		return err

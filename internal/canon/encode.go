@@ -200,7 +200,7 @@ func (e *encoder) elems(dst []byte, v reflect.Value, depth int) ([]byte, *encode
 }
 
 // structValue appends the fields of struct v, whose depth is given, to dst.
-func (e *encoder) structValue(dst []byte, v reflect.Value, fields []field, depth int) ([]byte, *encodeError) {
+func (e *encoder) structValue(dst []byte, v reflect.Value, fields []Field, depth int) ([]byte, *encodeError) {
 	dst = append(dst, '{')
 	for i, f := range fields {
 		if i > 0 {
@@ -208,8 +208,8 @@ func (e *encoder) structValue(dst []byte, v reflect.Value, fields []field, depth
 		}
 		dst = append(dst, f.key...)
 		var err *encodeError
-		if dst, err = e.value(dst, v.Field(f.index), depth); err != nil {
-			return dst, err.at("." + f.goName)
+		if dst, err = e.value(dst, v.Field(f.Index), depth); err != nil {
+			return dst, err.at("." + v.Type().Field(f.Index).Name)
 		}
 	}
 	return append(dst, '}'), nil

@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -29,15 +30,47 @@ type typeInfo struct {
 	unmarshal bool // *T implements encoding.TextUnmarshaler
 
 	// For struct types:
-	fields  []field // the encoded fields, in declaration order
+	fields  []Field // the encoded fields, in declaration order
 	problem string  // why the struct has no canonical form, or ""
 }
 
-// field is an encoded struct field.
-type field struct {
-	index  int    // index in the struct
-	goName string // Go name, for error paths
-	key    []byte // canonical JSON name followed by ':'
+// Field is a struct field that Marshal encodes: a part of the key.
+type Field struct {
+	Index int    // its index in the struct, as reflect.Type.Field takes it
+	Name  string // the name it is encoded under: its JSON tag name, or else its Go name
+	key   []byte // Name as a canonical JSON string, followed by ':'
+}
+
+// AppendName appends to dst what Marshal writes before the field's value:
+// its name as a canonical JSON string, then ':'.
+func (f Field) AppendName(dst []byte) []byte { return append(dst, f.key...) }
+
+// Fields returns the fields of the struct type t that Marshal encodes, in
+// declaration order, named as the struct rules of the package doc say, or
+// an *UnsupportedError if by those rules t has no canonical form (an
+// unexported field, two fields of one name). Fields does not look at
+// encoding.TextMarshaler, which Marshal applies before the struct rules.
+//
+// The fields whose indexes are in omit are left out before the rules are
+// applied: they are not encoded, an unexported one is no error, and their
+// names clash with no other. Without omit, the answer is computed once per
+// type and shared: callers must not modify it.
+func Fields(t reflect.Type, omit ...int) ([]Field, error) {
+	if t.Kind() != reflect.Struct {
+		return nil, &UnsupportedError{Type: t, Reason: "not a struct"}
+	}
+	var fields []Field
+	var problem string
+	if len(omit) == 0 {
+		info := infoOf(t)
+		fields, problem = info.fields, info.problem
+	} else {
+		fields, problem = structFields(t, omit)
+	}
+	if problem != "" {
+		return nil, &UnsupportedError{Type: t, Reason: problem}
+	}
+	return fields, nil
 }
 
 // plainInfo describes the types that have no methods and no fields.
@@ -80,20 +113,21 @@ func infoOf(t reflect.Type) *typeInfo {
 		info.marshal = pointerText
 	}
 	if t.Kind() == reflect.Struct {
-		info.fields, info.problem = structFields(t)
+		info.fields, info.problem = structFields(t, nil)
 	}
 	actual, _ := infoCache.LoadOrStore(t, info)
 	return actual.(*typeInfo)
 }
 
 // structFields returns the fields of struct type t that are encoded, or why
-// t has no canonical form.
-func structFields(t reflect.Type) ([]field, string) {
-	var fields []field
+// t has no canonical form: the one walk of the struct rules. The fields
+// whose indexes are in omit are left out first.
+func structFields(t reflect.Type, omit []int) ([]Field, string) {
+	var fields []Field
 	names := make(map[string]string) // JSON name -> Go name
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if f.Name == "_" {
+		if f.Name == "_" || slices.Contains(omit, i) {
 			continue
 		}
 		if !f.IsExported() {
@@ -112,7 +146,7 @@ func structFields(t reflect.Type) ([]field, string) {
 		}
 		names[name] = f.Name
 		key := append(appendString(nil, name), ':')
-		fields = append(fields, field{index: i, goName: f.Name, key: key})
+		fields = append(fields, Field{Index: i, Name: name, key: key})
 	}
 	return fields, ""
 }

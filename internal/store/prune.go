@@ -323,7 +323,7 @@ func (s *Store) sweepKeyLock(i int, name string) PruneInfo {
 	var info PruneInfo
 	path := filepath.Join(s.dir, s.layout.DirName(i), name)
 	size, _ := sizeAt(s.root, s.shardRel(i, name))
-	l := lock.NewRemovable(path)
+	l := lock.New(path)
 	if ok, err := l.TryLock(); err != nil || !ok {
 		return info
 	}

@@ -68,9 +68,34 @@ func recordOf(e shard.Entry) Record {
 // key is absent, expired, older than the Store's lifetime, or its file is
 // damaged; an entry whose own expiry has passed is deleted. Other errors are
 // real I/O failures, wrapped with the path.
+// It counts a hit or a miss in Stats.
 func (s *Store) Get(key []byte) (Record, error) {
+	rec, fromMemory, err := s.lookup(key)
+	switch {
+	case err == nil:
+		s.stats.hits.Add(1)
+		if fromMemory {
+			s.stats.memoryHits.Add(1)
+		}
+	case err == ErrNotFound:
+		s.stats.misses.Add(1)
+	}
+	return rec, err
+}
+
+// Lookup is Get without counting a hit or a miss: for a second look at a
+// key whose first look was counted (a memoized call looks again once it
+// holds the argument's lock).
+func (s *Store) Lookup(key []byte) (Record, error) {
+	rec, _, err := s.lookup(key)
+	return rec, err
+}
+
+// lookup does the work of Get and Lookup, and reports whether the record
+// came from memory.
+func (s *Store) lookup(key []byte) (Record, bool, error) {
 	if err := s.checkOpen(); err != nil {
-		return Record{}, err
+		return Record{}, false, err
 	}
 	h := shard.Hash(key)
 	i := s.layout.Index(h)
@@ -86,16 +111,14 @@ func (s *Store) Get(key []byte) (Record, error) {
 			}
 			if rec, ok := s.warm(i, h, key, it, gen, now); ok {
 				if s.tooOld(rec, now) {
-					s.stats.misses.Add(1)
-					return Record{}, ErrNotFound
+					return Record{}, false, ErrNotFound
 				}
-				s.stats.hits.Add(1)
-				s.stats.memoryHits.Add(1)
-				return rec, nil
+				return rec, true, nil
 			}
 		}
 	}
-	return s.cold(i, h, key, gen, now)
+	rec, err := s.cold(i, h, key, gen, now)
+	return rec, false, err
 }
 
 // warm decides whether a remembered item may be served at now.
@@ -148,15 +171,11 @@ func (s *Store) cold(i int, h uint64, key []byte, gen uint64, now time.Time) (Re
 			}
 			err = ErrNotFound
 		}
-		if err == ErrNotFound {
-			s.stats.misses.Add(1)
-		}
 		return Record{}, err
 	}
 	rec := recordOf(e)
 	if rec.Expired(now) {
 		s.stats.expired.Add(1)
-		s.stats.misses.Add(1)
 		s.removeIfSame(i, h, id)
 		return Record{}, ErrNotFound
 	}
@@ -165,10 +184,8 @@ func (s *Store) cold(i int, h uint64, key []byte, gen uint64, now time.Time) (Re
 		s.mem.put(i, h, e.Key, rec, gen, id, used)
 	}
 	if s.tooOld(rec, now) {
-		s.stats.misses.Add(1)
 		return Record{}, ErrNotFound
 	}
-	s.stats.hits.Add(1)
 	return rec, nil
 }
 

@@ -476,7 +476,7 @@ func TestPruneRemovesOnlyUnheldKeyLocks(t *testing.T) {
 	dead, _ := s.KeyLockPath([]byte("dead"))
 	os.WriteFile(dead, nil, 0o644) // left by a run whose process died
 	live, _ := s.KeyLockPath([]byte("live"))
-	held := lock.NewRemovable(live)
+	held := lock.New(live)
 	if ok, err := held.TryLock(); !ok || err != nil {
 		t.Fatal(ok, err)
 	}

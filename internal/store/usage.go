@@ -77,7 +77,7 @@ func (s *Store) recountLocked(i, dirfd int) {
 	s.ctrs.SetUsage(i, bytes, entries)
 }
 
-// Entry files carry two times for cheap scans (see FORMAT.md): the access
+// Entry files carry two times for cheap scans (see docs/format.md): the access
 // time is when the entry was last used (written, or read by any process:
 // readers stamp it at most once per EvictionGrace), and the modification
 // time's seconds are the entry's expiry rounded down (0 standing for never).

@@ -375,7 +375,7 @@ func (s *Store) endChange(i int) uint64 {
 // KeyLockPath returns the path of the lock file that guards work on key
 // itself (memoized computations), creating key's shard directory if needed.
 // Prune and Clear never touch such files; whoever uses them must remove them
-// safely (see lock.Removable).
+// safely (see lock.Mutex).
 func (s *Store) KeyLockPath(key []byte) (string, error) {
 	h := shard.Hash(key)
 	i := s.layout.Index(h)

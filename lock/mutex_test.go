@@ -23,7 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const removableChildEnv = "LOCK_TEST_REMOVABLE_CHILD"
+const removeChildEnv = "LOCK_TEST_REMOVE_CHILD"
 
 // inode returns the inode the path names, or 0 when there is none.
 func inode(t *testing.T, path string) uint64 {
@@ -39,7 +39,7 @@ func inode(t *testing.T, path string) uint64 {
 }
 
 // heldInode is the inode of the file r holds.
-func heldInode(t *testing.T, r *Removable) uint64 {
+func heldInode(t *testing.T, r *Mutex) uint64 {
 	t.Helper()
 	var st unix.Stat_t
 	if err := unix.Fstat(r.fd, &st); err != nil {
@@ -48,14 +48,14 @@ func heldInode(t *testing.T, r *Removable) uint64 {
 	return st.Ino
 }
 
-func TestRemovableTryLockUnlockRemove(t *testing.T) {
+func TestMutexTryLockUnlockRemove(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "k.keylock")
-	a, b := NewRemovable(path), NewRemovable(path)
+	a, b := New(path), New(path)
 	if ok, err := a.TryLock(); !ok || err != nil {
 		t.Fatalf("TryLock when free: %v %v", ok, err)
 	}
 	if ok, err := b.TryLock(); ok || err != nil {
-		t.Fatalf("TryLock of another Removable while held: %v %v", ok, err)
+		t.Fatalf("TryLock of another Mutex while held: %v %v", ok, err)
 	}
 	if ok, err := a.TryLock(); ok || err != nil {
 		t.Fatalf("TryLock of the holder itself: %v %v", ok, err)
@@ -83,32 +83,32 @@ func TestRemovableTryLockUnlockRemove(t *testing.T) {
 	}
 }
 
-func TestRemovableErrorNamesPath(t *testing.T) {
+func TestMutexRefusesBadPaths(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "missing", "k.keylock")
-	err := NewRemovable(path).Lock(context.Background())
+	err := New(path).Lock(context.Background())
 	if err == nil || !strings.Contains(err.Error(), path) || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Lock in a missing directory: %v", err)
 	}
-	if ok, err := NewRemovable(path).TryLock(); ok || !errors.Is(err, fs.ErrNotExist) {
+	if ok, err := New(path).TryLock(); ok || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("TryLock in a missing directory: %v %v", ok, err)
 	}
 	dir := t.TempDir() // a directory in the lock file's place is refused
-	if err := NewRemovable(dir).Lock(context.Background()); err == nil || !strings.Contains(err.Error(), dir) {
+	if err := New(dir).Lock(context.Background()); err == nil || !strings.Contains(err.Error(), dir) {
 		t.Fatalf("Lock of a directory: %v", err)
 	}
 	link := filepath.Join(t.TempDir(), "link")
 	if err := os.Symlink(filepath.Join(t.TempDir(), "target"), link); err != nil {
 		t.Fatal(err)
 	}
-	if err := NewRemovable(link).Lock(context.Background()); err == nil {
+	if err := New(link).Lock(context.Background()); err == nil {
 		t.Fatal("Lock followed a symbolic link")
 	}
 }
 
-// TestRemovableExclusion has goroutines, each with its own Removable on one
+// TestMutexExclusionWithRemove has goroutines, each with its own Mutex on one
 // path, take the lock and alternately unlock or remove the file; an overlap
 // of two holders shows up in the atomic count of those inside.
-func TestRemovableExclusion(t *testing.T) {
+func TestMutexExclusionWithRemove(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "k.keylock")
 	var inside, overlaps, removes atomic.Int64
 	var wg sync.WaitGroup
@@ -116,7 +116,7 @@ func TestRemovableExclusion(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := NewRemovable(path)
+			r := New(path)
 			for i := 0; i < 300; i++ {
 				if err := r.Lock(context.Background()); err != nil {
 					t.Error(err)
@@ -172,13 +172,13 @@ func blockedOn(t *testing.T, ino uint64) {
 	t.Fatalf("no waiter blocked on inode %d", ino)
 }
 
-// TestRemovableWaiterStartsAgainAfterRemove: a waiter blocked on the old
+// TestMutexWaiterStartsAgainAfterRemove: a waiter blocked on the old
 // file gets its flock when the holder removes the file, must notice that the
 // path no longer names that file, and hold the lock on the new one, so that a
 // third party cannot take a lock beside it.
-func TestRemovableWaiterStartsAgainAfterRemove(t *testing.T) {
+func TestMutexWaiterStartsAgainAfterRemove(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "k.keylock")
-	holder, waiter, third := NewRemovable(path), NewRemovable(path), NewRemovable(path)
+	holder, waiter, third := New(path), New(path), New(path)
 	if err := holder.Lock(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -203,9 +203,9 @@ func TestRemovableWaiterStartsAgainAfterRemove(t *testing.T) {
 	}
 }
 
-func TestRemovableLockHonoursContext(t *testing.T) {
+func TestMutexBlockedLockHonoursContext(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "k.keylock")
-	holder, waiter := NewRemovable(path), NewRemovable(path)
+	holder, waiter := New(path), New(path)
 	if err := holder.Lock(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -216,13 +216,13 @@ func TestRemovableLockHonoursContext(t *testing.T) {
 	cancel()
 	select {
 	case err := <-errc:
-		if err != context.Canceled {
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), path) {
 			t.Fatalf("Lock after cancel: %v", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a cancelled Lock did not return")
 	}
-	if err := waiter.Lock(ctx); err != context.Canceled {
+	if err := waiter.Lock(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Lock with a done context: %v", err)
 	}
 	if err := holder.Unlock(); err != nil {
@@ -241,12 +241,12 @@ func TestRemovableLockHonoursContext(t *testing.T) {
 	holder.Remove()
 }
 
-// TestRemovableAcrossProcesses runs read-modify-write cycles on a counter
+// TestMutexRemoveAcrossProcesses runs read-modify-write cycles on a counter
 // file from several processes, each cycle removing the lock file: without
 // the identity check, two processes would hold "the" lock at once and
 // updates would be lost.
-func TestRemovableAcrossProcesses(t *testing.T) {
-	if os.Getenv(removableChildEnv) != "" {
+func TestMutexRemoveAcrossProcesses(t *testing.T) {
+	if os.Getenv(removeChildEnv) != "" {
 		return
 	}
 	dir := t.TempDir()
@@ -255,7 +255,7 @@ func TestRemovableAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	const procs, cycles = 4, 150
-	runChildren(t, "TestRemovableChildIncrement", procs, removableChildEnv+"="+dir, "LOCK_TEST_CYCLES="+strconv.Itoa(cycles))
+	runChildren(t, "TestMutexRemoveChildIncrement", procs, removeChildEnv+"="+dir, "LOCK_TEST_CYCLES="+strconv.Itoa(cycles))
 	data, _ := os.ReadFile(counter)
 	if string(data) != fmt.Sprint(procs*cycles) {
 		t.Fatalf("counter %s, want %d", data, procs*cycles)
@@ -265,13 +265,13 @@ func TestRemovableAcrossProcesses(t *testing.T) {
 	}
 }
 
-func TestRemovableChildIncrement(t *testing.T) {
-	dir := os.Getenv(removableChildEnv)
+func TestMutexRemoveChildIncrement(t *testing.T) {
+	dir := os.Getenv(removeChildEnv)
 	if dir == "" {
-		t.Skip("run by TestRemovableAcrossProcesses")
+		t.Skip("run by TestMutexRemoveAcrossProcesses")
 	}
 	cycles, _ := strconv.Atoi(os.Getenv("LOCK_TEST_CYCLES"))
-	r := NewRemovable(filepath.Join(dir, "k.keylock"))
+	r := New(filepath.Join(dir, "k.keylock"))
 	counter := filepath.Join(dir, "n")
 	for i := 0; i < cycles; i++ {
 		if err := r.Lock(context.Background()); err != nil {
@@ -292,16 +292,16 @@ func TestRemovableChildIncrement(t *testing.T) {
 	}
 }
 
-// TestRemovableHolderKilled: when the holder dies by kill -9, a waiter gets
+// TestMutexHolderKilled: when the holder dies by kill -9, a waiter gets
 // the lock at once, on the file the dead holder left behind.
-func TestRemovableHolderKilled(t *testing.T) {
-	if os.Getenv(removableChildEnv) != "" {
+func TestMutexHolderKilled(t *testing.T) {
+	if os.Getenv(removeChildEnv) != "" {
 		return
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "k.keylock")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRemovableChildHold$")
-	cmd.Env = append(os.Environ(), removableChildEnv+"="+dir)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMutexChildHold$")
+	cmd.Env = append(os.Environ(), removeChildEnv+"="+dir)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -315,7 +315,7 @@ func TestRemovableHolderKilled(t *testing.T) {
 	if err != nil || line != "held\n" {
 		t.Fatalf("child: %q %v", line, err)
 	}
-	r := NewRemovable(path)
+	r := New(path)
 	if ok, err := r.TryLock(); ok || err != nil {
 		t.Fatalf("TryLock while the child holds: %v %v", ok, err)
 	}
@@ -342,12 +342,12 @@ func TestRemovableHolderKilled(t *testing.T) {
 	}
 }
 
-func TestRemovableChildHold(t *testing.T) {
-	dir := os.Getenv(removableChildEnv)
+func TestMutexChildHold(t *testing.T) {
+	dir := os.Getenv(removeChildEnv)
 	if dir == "" {
-		t.Skip("run by TestRemovableHolderKilled")
+		t.Skip("run by TestMutexHolderKilled")
 	}
-	r := NewRemovable(filepath.Join(dir, "k.keylock"))
+	r := New(filepath.Join(dir, "k.keylock"))
 	if err := r.Lock(context.Background()); err != nil {
 		t.Fatal(err)
 	}
