@@ -57,6 +57,14 @@ Usage:
   bucketfs demo [-keep]
         Create a temporary bucket, use the library on it, mount it if FUSE is
         available, and tell what happened. -keep keeps the bucket.
+  bucketfs gocacheprog [-max-bytes N] [-shared] [-local DIR] [-stats] BUCKET_DIR
+        Keep the go command's build cache in the bucket, speaking its
+        GOCACHEPROG protocol on stdin and stdout:
+        GOCACHEPROG="bucketfs gocacheprog DIR" go build ./...
+        Outputs are handed to the go command as files in -local DIR, each
+        checked against its SHA-256 first. -max-bytes bounds the bucket;
+        -stats prints the gets, hits, puts and bytes on stderr at the end.
+        See docs/gocacheprog.md.
   bucketfs help
         Print this text.
 
@@ -110,6 +118,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"verify": cmdVerify,
 		"demo":   cmdDemo,
 	}
+	cmds["gocacheprog"] = cmdGocacheprog
 	name := args[0]
 	switch name {
 	case "help", "-h", "-help", "--help":
