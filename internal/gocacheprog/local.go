@@ -127,8 +127,10 @@ func (l *localDir) close(maxAge time.Duration) error {
 	}
 	now := l.now()
 	stamp := filepath.Join(l.dir, localStampName)
-	if st, err := os.Stat(stamp); err == nil && now.Sub(st.ModTime()) < sweepEvery && now.After(st.ModTime()) {
-		return nil
+	if st, err := os.Stat(stamp); err == nil {
+		if age := now.Sub(st.ModTime()); age >= 0 && age < sweepEvery {
+			return nil
+		}
 	}
 	if err := os.WriteFile(stamp, nil, 0o666); err != nil {
 		return fmt.Errorf("gocacheprog: local directory: %w", err)

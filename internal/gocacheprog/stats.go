@@ -2,6 +2,8 @@ package gocacheprog
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"sync/atomic"
 )
 
@@ -37,4 +39,21 @@ func (c *Cache) Stats() Stats {
 		Damaged:  c.stats.damaged.Load() + c.b.Stats().Corrupt,
 		Errors:   c.stats.errors.Load(),
 	}
+}
+
+var statsLine = regexp.MustCompile(`gets=(\d+) hits=(\d+) misses=\d+ hit-bytes=(\d+) puts=(\d+) put-bytes=(\d+) damaged=(\d+) errors=(\d+)`)
+
+// ParseStats finds the stats line that Stats.String wrote in text (the last
+// one, if there are several).
+func ParseStats(text string) (Stats, error) {
+	all := statsLine.FindAllStringSubmatch(text, -1)
+	if all == nil {
+		return Stats{}, fmt.Errorf("no gocacheprog stats line in %q", text)
+	}
+	m := all[len(all)-1]
+	var n [7]int64
+	for i := range n {
+		n[i], _ = strconv.ParseInt(m[i+1], 10, 64)
+	}
+	return Stats{Gets: n[0], Hits: n[1], HitBytes: n[2], Puts: n[3], PutBytes: n[4], Damaged: n[5], Errors: n[6]}, nil
 }
