@@ -283,8 +283,8 @@ func TestDamage(t *testing.T) {
 		t.Fatal(err)
 	}
 	o0, o1 := sha256.Sum256(body(0)), sha256.Sum256(body(1))
-	must(t, raw.Set(outputKey(o0), []byte("not the output")))                 // wrong bytes
-	must(t, raw.Set(outputKey(o1), append(body(1), 'x')))                     // wrong size
+	must(t, raw.Set(outputKey(o0), []byte("not the output")))                // wrong bytes
+	must(t, raw.Set(outputKey(o1), append(body(1), 'x')))                    // wrong size
 	must(t, raw.Set(actionKey(actionID(2)), []byte(`{"OutputID":"zz","Si`))) // malformed action
 	must(t, raw.Set(actionKey(actionID(3)), []byte(`{"OutputID":"`+strings.Repeat("ab", 32)+`","Size":-1}`)))
 	raw.Close()
