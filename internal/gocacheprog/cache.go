@@ -147,7 +147,9 @@ func DefaultLocalDir() (string, error) {
 func (c *Cache) LocalDir() string { return c.local.dir }
 
 // Close waits for the bucket writes under way, trims the bucket if it is
-// over its size limit (when its usage is known without a scan), removes
+// over its size limit (on a local filesystem: on a shared one, where a
+// trim scans the directory over the network, trims run in the background
+// at most once per ten seconds, by whichever process gets to it), removes
 // local files unused for LocalMaxAge if no other Cache is using the local
 // directory, and closes the bucket.
 func (c *Cache) Close() error {
@@ -155,9 +157,13 @@ func (c *Cache) Close() error {
 		c.writes <- struct{}{}
 	}
 	var errs []error
-	if u := c.b.Usage(); c.opts.MaxBytes > 0 && u.Known && u.Bytes > c.opts.MaxBytes {
-		if _, err := c.b.Trim(context.Background()); err != nil {
-			errs = append(errs, err)
+	if c.opts.MaxBytes > 0 && !c.b.Options().SharedFilesystem {
+		// Usage unknown: a Bucket without a limit wrote to the directory
+		// (the trim recounts it).
+		if u := c.b.Usage(); !u.Known || u.Bytes > c.opts.MaxBytes {
+			if _, err := c.b.Trim(context.Background()); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if err := c.local.close(c.opts.LocalMaxAge); err != nil {
