@@ -90,7 +90,10 @@ func TestGocacheprogAcrossHosts(t *testing.T) {
 // side by side: host B's first build after host A built it into a bucket on
 // GlusterFS, against a cold build with the default cache. It reports each
 // in seconds and the speed-up (cold-s / host-B-s).
+//
+//	BUCKETCACHE_BENCH_GOBUILD=1 go test -run '^$' -bench GocacheprogAcrossHosts ./multihost
 func BenchmarkGocacheprogAcrossHosts(b *testing.B) {
+	gocachetest.NeedBuildBenchmarks(b)
 	bd := pairBed(b)
 	root, err := filepath.Abs("..")
 	if err != nil {

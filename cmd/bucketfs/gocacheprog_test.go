@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -219,13 +220,28 @@ func TestGocacheprog(t *testing.T) {
 	})
 
 	t.Run("damage", func(t *testing.T) {
+		// A module of its own, built into a copy of the seed: its entries
+		// are the ones to damage, so only its packages are rebuilt.
 		b := e.dir("bucket")
 		gocachetest.CopyBucket(t, seed, b)
-		// Flip a byte in one entry file of eight, actions and outputs alike.
+		mod := e.dir("mod")
+		gocachetest.WriteModule(t, mod, "example.com/damage", 6)
+		oldPaths, _ := gocachetest.EntryFiles(t, b)
+		oldKeys := keys(t, b)
+		env := e.prog(b, e.dir("local"))
+		want, _ := e.build(t, env, mod, "./cmd/...")
+		env.Run(t, mod, "test", "./...")
+
+		// Flip a byte in every other new entry file, actions and outputs
+		// alike.
 		paths, _ := gocachetest.EntryFiles(t, b)
 		flipped := 0
-		for i, p := range paths {
-			if i%8 != 0 {
+		for _, p := range paths {
+			if slices.Contains(oldPaths, p) {
+				continue
+			}
+			flipped++
+			if flipped%2 == 0 {
 				continue
 			}
 			data, err := os.ReadFile(p)
@@ -236,60 +252,66 @@ func TestGocacheprog(t *testing.T) {
 			if err := os.WriteFile(p, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			flipped++
 		}
-		// And have a foreign writer store wrong outputs that are well-formed
-		// entries, which no checksum of the bucket catches.
+		// And have a foreign writer replace new outputs with well-formed
+		// entries of other bytes, which no checksum of the bucket catches.
 		raw, err := bucket.Open[string, []byte](b, bucket.Options{Codec: bucket.Raw})
 		if err != nil {
 			t.Fatal(err)
 		}
-		wrong := 0
-		for k := range raw.Keys() {
-			if strings.HasPrefix(k, "output-") && wrong < 5 {
+		replaced := 0
+		for _, k := range keys(t, b) {
+			if strings.HasPrefix(k, "output-") && !slices.Contains(oldKeys, k) && replaced < 3 {
 				if err := raw.Set(k, []byte("not the output")); err != nil {
 					t.Fatal(err)
 				}
-				wrong++
+				replaced++
 			}
 		}
 		raw.Close()
-
-		out := e.dir("out")
-		env := e.prog(b, e.dir("local"))
-		r := env.Run(t, mod, "build", "-o", out+"/", "./cmd/...")
-		if s := r.Stats; s.Damaged == 0 || s.Hits == s.Gets || s.Puts == 0 {
-			t.Errorf("build on a damaged bucket: %v, want damage met, misses and puts", s)
+		if flipped < 4 || replaced == 0 {
+			t.Fatalf("%d new entry files, %d outputs replaced: too few to test", flipped, replaced)
 		}
-		gocachetest.SameFiles(t, ref, out)
+
+		env = e.prog(b, e.dir("local"))
+		out, r := e.build(t, env, mod, "./cmd/...")
+		if s := r.Stats; s.Damaged == 0 || s.Puts == 0 {
+			t.Errorf("build on a damaged bucket: %v, want damage met, and puts", s)
+		}
+		gocachetest.SameFiles(t, want, out)
 		if r = env.Run(t, mod, "test", "./..."); !strings.Contains(r.Stdout, "ok") {
 			t.Errorf("go test on a damaged bucket:\n%s", r.Stdout)
 		}
-		t.Logf("%d entry files flipped, %d outputs replaced", flipped, wrong)
+		t.Logf("%d of %d new entry files flipped, %d outputs replaced", (flipped+1)/2, flipped, replaced)
 	})
 
 	t.Run("size-limit", func(t *testing.T) {
-		b := e.dir("bucket")
-		gocachetest.CopyBucket(t, seed, b)
+		// A cold build writes about what the seed holds: three times the
+		// limit.
 		_, seedBytes := gocachetest.EntryFiles(t, seed)
-		limit := seedBytes * 2 / 3
-		flags := []string{"-max-bytes", fmt.Sprint(limit), "-eviction-grace", "1ms"}
-		// The first build finds everything and trims the bucket; the
-		// second finds some missing, builds them and puts them.
-		for round := range 2 {
-			out := e.dir("out")
-			r := e.prog(b, e.dir("local"), flags...).Run(t, mod, "build", "-o", out+"/", "./cmd/...")
-			gocachetest.SameFiles(t, ref, out)
-			_, n := gocachetest.EntryFiles(t, b)
-			if n > limit {
-				t.Errorf("round %d: the bucket holds %d bytes, over its limit %d", round, n, limit)
-			}
-			if round == 1 && r.Stats.Puts == 0 {
-				t.Errorf("round %d: %v, want puts", round, r.Stats)
-			}
-			t.Logf("round %d: %v; bucket %d bytes, limit %d", round, r.Stats, n, limit)
+		limit := seedBytes / 3
+		b := e.dir("bucket")
+		env := e.prog(b, e.dir("local"), "-max-bytes", fmt.Sprint(limit), "-eviction-grace", "1ms")
+		out, r := e.build(t, env, mod, "./cmd/...")
+		gocachetest.SameFiles(t, ref, out)
+		if r.Stats.PutBytes <= limit {
+			t.Errorf("the build put %d bytes, not more than the limit %d", r.Stats.PutBytes, limit)
+		}
+		if _, n := gocachetest.EntryFiles(t, b); n > limit {
+			t.Errorf("the bucket holds %d bytes, over its limit %d", n, limit)
 		}
 	})
+}
+
+// keys lists the keys of the bucket directory dir.
+func keys(t *testing.T, dir string) []string {
+	t.Helper()
+	b, err := bucket.Open[string, []byte](dir, bucket.Options{Codec: bucket.Raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	return slices.Collect(b.Keys())
 }
 
 // killMidBuild starts a build, waits until it has put an output into the

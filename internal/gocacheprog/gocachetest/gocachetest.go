@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -32,6 +33,19 @@ func GoCommand(tb testing.TB) string {
 		tb.Skip("no go command on this machine")
 	}
 	return p
+}
+
+// BuildBenchEnv set to 1 runs the benchmarks that build the project with the
+// real go command (minutes each).
+const BuildBenchEnv = "BUCKETCACHE_BENCH_GOBUILD"
+
+// NeedBuildBenchmarks skips b unless BuildBenchEnv is set to 1.
+func NeedBuildBenchmarks(b *testing.B) {
+	b.Helper()
+	if os.Getenv(BuildBenchEnv) != "1" {
+		b.Skipf("builds the project with the real go command, for minutes: set %s=1 to run it", BuildBenchEnv)
+	}
+	GoCommand(b)
 }
 
 // BuildBucketfs builds the bucketfs command into dir and returns its path.
@@ -251,23 +265,20 @@ func Children(pid int) []int {
 		if err != nil {
 			continue
 		}
-		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+		// "pid (comm) state ppid ...", where comm may hold spaces and
+		// parentheses.
 		i := bytes.LastIndexByte(data, ')')
-		var self, ppid int
-		var state string
-		if i < 0 || fmtSscan(string(data[:bytes.IndexByte(data, ' ')]), &self) != nil {
+		if i < 0 {
 			continue
 		}
-		if _, err := fmt.Sscan(string(data[i+1:]), &state, &ppid); err == nil && ppid == pid {
+		self, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		var state string
+		var ppid int
+		if _, serr := fmt.Sscan(string(data[i+1:]), &state, &ppid); err == nil && serr == nil && ppid == pid {
 			kids = append(kids, self)
 		}
 	}
 	return kids
-}
-
-func fmtSscan(s string, n *int) error {
-	_, err := fmt.Sscan(s, n)
-	return err
 }
 
 // EntryFiles returns the paths of the entry files of the bucket directory
