@@ -95,10 +95,7 @@ func TestGocacheprogAcrossHosts(t *testing.T) {
 func BenchmarkGocacheprogAcrossHosts(b *testing.B) {
 	gocachetest.NeedBuildBenchmarks(b)
 	bd := pairBed(b)
-	root, err := filepath.Abs("..")
-	if err != nil {
-		b.Fatal(err)
-	}
+	root := gocachetest.SnapshotModule(b, "..")
 	var cold, hostB time.Duration
 	for b.Loop() {
 		b.StopTimer()

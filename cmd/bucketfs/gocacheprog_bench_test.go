@@ -21,10 +21,7 @@ import (
 func BenchmarkGocacheprog(b *testing.B) {
 	const warmRuns = 5
 	gocachetest.NeedBuildBenchmarks(b)
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		b.Fatal(err)
-	}
+	root := gocachetest.SnapshotModule(b, filepath.Join("..", ".."))
 	timed := func(c gocachetest.Cache) time.Duration {
 		start := time.Now()
 		c.Run(b, root, "build", "./...")

@@ -48,6 +48,44 @@ func NeedBuildBenchmarks(b *testing.B) {
 	GoCommand(b)
 }
 
+// SnapshotModule copies the module at root (every file but those under
+// .git and nested modules) into a new temporary directory of tb and returns
+// it, so that a benchmark builds the same sources whatever happens to root
+// meanwhile.
+func SnapshotModule(tb testing.TB, root string) string {
+	tb.Helper()
+	dst := tb.TempDir()
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			if rel != "." {
+				if d.Name() == ".git" {
+					return filepath.SkipDir
+				}
+				if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {
+					return filepath.SkipDir
+				}
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return dst
+}
+
 // BuildBucketfs builds the bucketfs command into dir and returns its path.
 // root is the module's root directory.
 func BuildBucketfs(tb testing.TB, root, dir string) string {
