@@ -24,7 +24,8 @@ func TestSmoke(t *testing.T) {
 	dir := t.TempDir()
 	md := filepath.Join(dir, "report.md")
 	var out, log bytes.Buffer
-	args := []string{"-smoke", "-keys", "8", "-dir", filepath.Join(dir, "stores"), "-markdown", md}
+	resDir := filepath.Join(dir, "results")
+	args := []string{"-smoke", "-keys", "8", "-dir", filepath.Join(dir, "stores"), "-markdown", md, "-results", resDir}
 	sizes := []string{"100 B", "4 KiB", "1 MiB"}
 	if raceEnabled { // the same rows, fewer settings
 		args = append(args, "-sizes", "100")
@@ -66,6 +67,31 @@ func TestSmoke(t *testing.T) {
 	for _, want := range []string{"## Machine", "| op | procs | store |", "### Targets", "go run . -smoke"} {
 		if !bytes.Contains(data, []byte(want)) {
 			t.Errorf("markdown report lacks %q", want)
+		}
+	}
+	// -results: the data, the same tables below the charts, and the charts.
+	res, err := readResults(filepath.Join(resDir, resultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(res.Rows, func(r *row) bool { return r.Store == "bucketcache" && r.Op == opCold && r.ok() }) {
+		t.Errorf("results.json lacks bucketcache's cold Get row")
+	}
+	readme, err := os.ReadFile(filepath.Join(resDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(readme, data) {
+		t.Errorf("results/README.md does not hold the markdown report")
+	}
+	for _, f := range []string{"latency-8-keys-100B.svg", "throughput-8-keys.svg"} {
+		svg, err := os.ReadFile(filepath.Join(resDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkXML(t, f, svg)
+		if !bytes.Contains(readme, []byte("]("+f+")")) {
+			t.Errorf("results/README.md does not show %s", f)
 		}
 	}
 }

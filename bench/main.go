@@ -15,6 +15,8 @@
 //	go run . [flags]           # 1,000 keys; see -h
 //	go run . -smoke            # a few entries of everything: checks the harness, not speed
 //	go run . -keys 1000,1000000 -markdown BENCHMARKS-run.md
+//	go run . -keys 1000 -runs 3 -results results   # the run BENCHMARKS.md shows
+//	go run . -plot results/results.json            # tables and charts again, from the saved results
 package main
 
 import (
@@ -58,6 +60,8 @@ func run(args []string, out, log io.Writer) error {
 		py      = fs.String("python", "/usr/bin/python3", "the Python that has Debian's python3-diskcache")
 		timeout = fs.Duration("timeout", 2*time.Hour, "limit for one row")
 		mdFile  = fs.String("markdown", "", "also write the report as Markdown to this file")
+		resDir  = fs.String("results", "", "also write the results (results.json), the full tables (README.md) and the charts (SVG) into this directory")
+		plotF   = fs.String("plot", "", "run nothing: draw the tables and charts again from this results.json, into its directory")
 		profile = fs.String("cpuprofile", "", "write CPU profiles of the Go workers' timed parts into this directory")
 		runs    = fs.Int("runs", 1, "run every row this many times (stores taking turns) and report the median")
 		smoke   = fs.Bool("smoke", false, "tiny counts of everything: checks the harness works, not its speed")
@@ -67,6 +71,13 @@ func run(args []string, out, log io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *plotF != "" {
+		res, err := readResults(*plotF)
+		if err != nil {
+			return err
+		}
+		return res.write(filepath.Dir(*plotF), false)
 	}
 	if *smoke {
 		set := map[string]bool{}
@@ -161,14 +172,15 @@ func run(args []string, out, log io.Writer) error {
 	started, loadBefore := time.Now(), loadAverage()
 	b.all()
 	rep := &report{bench: b, args: args, pyVersion: pyVersion, took: time.Since(started), load: [2]string{loadBefore, loadAverage()}}
-	rep.text(out)
+	res := rep.results()
+	res.text(out)
 	if *mdFile != "" {
-		f, err := os.Create(*mdFile)
-		if err != nil {
+		if err := writeFile(*mdFile, res.markdown); err != nil {
 			return err
 		}
-		rep.markdown(f)
-		if err := f.Close(); err != nil {
+	}
+	if *resDir != "" {
+		if err := res.write(*resDir, true); err != nil {
 			return err
 		}
 	}

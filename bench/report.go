@@ -23,39 +23,53 @@ type report struct {
 	load      [2]string // load averages at the start and the end of the run
 }
 
-func (r *report) text(w io.Writer) {
+// results is what a finished run leaves behind: everything the text and
+// Markdown reports and the charts are drawn from. A run writes it as JSON
+// (-results), and -plot draws the report and the charts again from that file
+// without running anything.
+type results struct {
+	Machine []string `json:"machine"` // one line each: CPU, OS, file system, load, software
+	Command string   `json:"command"` // how to repeat the run, in bench/
+	Notes   []string `json:"notes"`   // what the columns mean, what was skipped
+	Rows    []*row   `json:"rows"`
+}
+
+// results collects what the report prints.
+func (r *report) results() *results {
 	rows := r.bench.rows
 	sortRows(rows)
+	return &results{Machine: r.machine(), Command: r.command(), Notes: r.notes(), Rows: rows}
+}
+
+func (res *results) text(w io.Writer) {
 	fmt.Fprintln(w)
-	for _, l := range r.machine() {
+	for _, l := range res.Machine {
 		fmt.Fprintln(w, l)
 	}
-	fmt.Fprintf(w, "command: %s\n", r.command())
-	for _, s := range sections(rows) {
+	fmt.Fprintf(w, "command: %s\n", res.Command)
+	for _, s := range sections(res.Rows) {
 		fmt.Fprintf(w, "\n== %s ==\n", s.textTitle)
 		s.table.text(w)
 	}
 	fmt.Fprintln(w, "\nnotes:")
-	for _, n := range r.notes() {
+	for _, n := range res.Notes {
 		fmt.Fprintln(w, "- "+n)
 	}
 }
 
-func (r *report) markdown(w io.Writer) {
-	rows := r.bench.rows
-	sortRows(rows)
+func (res *results) markdown(w io.Writer) {
 	fmt.Fprintln(w, "## Machine")
 	fmt.Fprintln(w)
-	for _, l := range r.machine() {
+	for _, l := range res.Machine {
 		fmt.Fprintln(w, "- "+l)
 	}
-	fmt.Fprintf(w, "\nCommand (in `bench/`):\n\n```\n%s\n```\n", r.command())
-	for _, s := range sections(rows) {
+	fmt.Fprintf(w, "\nCommand (in `bench/`):\n\n```\n%s\n```\n", res.Command)
+	for _, s := range sections(res.Rows) {
 		fmt.Fprintf(w, "\n### %s\n\n", s.title)
 		s.table.markdown(w)
 	}
 	fmt.Fprintf(w, "\n### Notes\n\n")
-	for _, n := range r.notes() {
+	for _, n := range res.Notes {
 		fmt.Fprintln(w, "- "+n)
 	}
 }
@@ -67,10 +81,17 @@ type section struct {
 	table            *table
 }
 
-// sections are the report's tables in order: one per key count and value
-// size, then those of batches, memory and targets when they have rows.
+// sections are the report's tables in order: the headline ratios, one
+// table per key count and value size, then those of batches, memory and
+// targets when they have rows.
 func sections(rows []*row) []section {
 	var out []section
+	for _, keys := range distinct(rows, func(r *row) int { return r.Keys }) {
+		if t, sizes := headlineTable(rows, keys); len(t.rows) > 0 {
+			title := fmt.Sprintf("bucketcache against each store, %s keys: the store's p50 over bucketcache's, 1 process (%s)", count(keys), sizes)
+			out = append(out, section{title, title, t})
+		}
+	}
 	titles, tables := opTables(rows)
 	for i, t := range tables {
 		out = append(out, section{titles[i], titles[i], t})

@@ -10,24 +10,25 @@ import (
 
 // row is one line of the results: one op on one store in one setting.
 type row struct {
-	Op        string
-	Store     string
-	ValueSize int
-	Keys      int
-	Procs     int
+	Op        string `json:"op"`
+	Store     string `json:"store"`
+	ValueSize int    `json:"value_size"`
+	Keys      int    `json:"keys"`
+	Procs     int    `json:"procs"`
 
-	Ops      int           // timed operations
-	Items    int           // entries handled (batch rows: entries written)
-	Wall     time.Duration // first start to last end over all workers
-	P50, P99 time.Duration // of the timed operations
-	Rate     float64       // entries per second
-	RSSBase  int64         // rss rows
-	RSSPeak  int64
+	Ops     int           `json:"ops,omitempty"`     // timed operations
+	Items   int           `json:"items,omitempty"`   // entries handled (batch rows: entries written)
+	Wall    time.Duration `json:"wall_ns,omitempty"` // first start to last end over all workers
+	P50     time.Duration `json:"p50_ns,omitempty"`  // of the timed operations
+	P99     time.Duration `json:"p99_ns,omitempty"`
+	Rate    float64       `json:"ops_per_s,omitempty"` // entries per second
+	RSSBase int64         `json:"rss_base,omitempty"`  // rss rows
+	RSSPeak int64         `json:"rss_peak,omitempty"`
 
-	Runs int // repetitions this row is the median of
+	Runs int `json:"runs,omitempty"` // repetitions this row is the median of
 
-	Note string // why the row has no figures: n/a, pending, skipped
-	Err  string // what went wrong
+	Note string `json:"note,omitempty"`  // why the row has no figures: n/a, pending, skipped
+	Err  string `json:"error,omitempty"` // what went wrong
 }
 
 // ok reports whether the row has figures.

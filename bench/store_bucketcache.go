@@ -4,7 +4,7 @@ import (
 	"errors"
 
 	"github.com/bucketcache/bucketcache/bucket"
-	"github.com/bucketcache/bucketcache/store"
+	"github.com/bucketcache/bucketcache/deferred"
 )
 
 func init() {
@@ -47,21 +47,20 @@ func (s *bucketcacheKV) Get(key string) ([]byte, bool, error) {
 
 func (s *bucketcacheKV) Close() error { return s.b.Close() }
 
-// Load fills the bucket shard by shard, one lock acquisition per shard, for
-// untimed preparation.
+// Load fills the bucket through package deferred, one lock acquisition per
+// shard and batch, for untimed preparation.
 func (s *bucketcacheKV) Load(keys []string, value func(int) []byte) error {
-	st := s.b.Store()
-	byShard := map[int][]store.Item{}
-	for i, k := range keys {
-		kb, err := s.b.KeyBytes(k)
+	const batch = 10000 // pending values held in memory at once
+	for lo := 0; lo < len(keys); lo += batch {
+		err := deferred.Write(s.b, func(d *deferred.Bucket[string, []byte]) error {
+			for i := lo; i < min(lo+batch, len(keys)); i++ {
+				if err := d.Set(keys[i], value(i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 		if err != nil {
-			return err
-		}
-		sh := st.ShardOf(kb)
-		byShard[sh] = append(byShard[sh], store.Item{Key: kb, Record: store.Record{Codec: bucket.Raw.Name(), Value: value(i), WrittenAt: st.Now()}})
-	}
-	for sh, items := range byShard {
-		if err := errors.Join(st.WriteShard(sh, items)...); err != nil {
 			return err
 		}
 	}

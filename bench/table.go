@@ -141,6 +141,63 @@ func opTables(rows []*row) (titles []string, tables []*table) {
 	return titles, tables
 }
 
+// headlineTable compares bucketcache with every other store in one
+// process, by median latency: for each operation, the other store's p50
+// over bucketcache's at each value size (listed in sizes), so that above 1
+// bucketcache is faster.
+func headlineTable(rows []*row, keys int) (t *table, sizes string) {
+	var ss []string
+	var sizeList []int
+	for _, size := range distinct(rows, func(r *row) int { return r.ValueSize }) {
+		sizeList = append(sizeList, size)
+		ss = append(ss, sizeName(size))
+	}
+	t = &table{head: []string{"store"}, right: []bool{false}}
+	var ops []string
+	for _, op := range chartOps {
+		if slices.ContainsFunc(rows, func(r *row) bool { return r.Op == op && r.Keys == keys && r.Store == "bucketcache" && r.ok() }) {
+			ops = append(ops, op)
+			t.head, t.right = append(t.head, opTitle[op]), append(t.right, true)
+		}
+	}
+	for _, store := range storesOf(rows) {
+		if store == "bucketcache" {
+			continue
+		}
+		cells := []string{store}
+		any := false
+		for _, op := range ops {
+			var parts []string
+			for _, size := range sizeList {
+				q := &row{Op: op, Keys: keys, ValueSize: size, Procs: 1}
+				bc, other := peer(rows, q, "bucketcache"), peer(rows, q, store)
+				if bc == nil || other == nil || !bc.ok() || !other.ok() || bc.P50 <= 0 {
+					parts = append(parts, "-")
+					continue
+				}
+				any = true
+				parts = append(parts, ratioText(float64(other.P50)/float64(bc.P50)))
+			}
+			cells = append(cells, strings.Join(parts, " / "))
+		}
+		if any {
+			t.add(cells...)
+		}
+	}
+	return t, strings.Join(ss, " / ")
+}
+
+// ratioText writes a ratio with two significant digits, or whole above 10.
+func ratioText(v float64) string {
+	switch {
+	case v >= 10:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 1:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
 // batchTable has the batch rows.
 func batchTable(rows []*row) *table {
 	t := &table{

@@ -18,7 +18,9 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/bucketcache/bucketcache/store"
+	"github.com/bucketcache/bucketcache/internal/core"
+	"github.com/bucketcache/bucketcache/internal/store"
+	"github.com/bucketcache/bucketcache/shard"
 )
 
 // ErrNotFound reports that a key is missing, expired, older than the Bucket's
@@ -32,6 +34,12 @@ var ErrNotFound error = store.ErrNotFound
 
 // ErrClosed reports use of a Bucket after Close.
 var ErrClosed error = store.ErrClosed
+
+// ErrNotBucket reports that Open was given a directory that holds files but
+// is not a bucket directory (it has no BUCKETCACHE file): another program's,
+// most likely. Open then changes nothing. Set Options.Adopt to make a bucket
+// of such a directory on purpose.
+var ErrNotBucket error = shard.ErrForeign
 
 // Options configure a Bucket. The zero value is ready to use.
 type Options struct {
@@ -78,15 +86,41 @@ type Options struct {
 	// not coherent across machines, so warm reads are then validated with a
 	// stat instead of the shared generation counters, and opens failing with
 	// ESTALE are retried, then misses. Open turns it on by itself on network
-	// and FUSE filesystems. See the README's "Sharing a bucket across
-	// machines" for what is and is not guaranteed there.
+	// and FUSE filesystems. See docs/shared-filesystems.md for what is and
+	// is not guaranteed there.
 	SharedFilesystem bool
+
+	// Adopt lets Open make a bucket of a directory that already holds files
+	// but is not a bucket directory, which Open otherwise refuses with
+	// ErrNotBucket. Even then no file whose name the bucket does not use is
+	// ever touched: Prune and Clear remove only entry, temporary and key
+	// lock files, and only entry files that carry the entry format's magic
+	// number.
+	Adopt bool
+}
+
+// config is o as the engine reads it.
+func (o Options) config() store.Config {
+	return store.Config{
+		Lifetime:         o.Lifetime,
+		Shards:           o.Shards,
+		Durable:          o.Durable,
+		MemoryLimit:      o.MemoryLimit,
+		Now:              o.Now,
+		MaxBytes:         o.MaxBytes,
+		MaxEntries:       o.MaxEntries,
+		EvictionGrace:    o.EvictionGrace,
+		TrimInterval:     o.TrimInterval,
+		SharedFilesystem: o.SharedFilesystem,
+		Adopt:            o.Adopt,
+	}
 }
 
 // Bucket is a cache of V values under K keys, kept in a directory. Its
 // methods are safe for concurrent use.
 type Bucket[K, V any] struct {
 	st       *store.Store
+	engine   *core.Engine[K, V]
 	opts     Options
 	codec    Codec
 	codecs   map[string]Codec // by name: the built-ins and the Bucket's own
@@ -137,20 +171,7 @@ func Open[K, V any](dir string, opts Options) (*Bucket[K, V], error) {
 	if n := len(opts.Codec.Name()); n == 0 || n > 255 {
 		return nil, fmt.Errorf("bucket %s: codec name %q must be 1 to 255 bytes", dir, opts.Codec.Name())
 	}
-	st, err := store.Open(dir, store.Options{
-		Lifetime:    opts.Lifetime,
-		Shards:      opts.Shards,
-		Durable:     opts.Durable,
-		MemoryLimit: opts.MemoryLimit,
-		Now:         opts.Now,
-
-		MaxBytes:      opts.MaxBytes,
-		MaxEntries:    opts.MaxEntries,
-		EvictionGrace: opts.EvictionGrace,
-		TrimInterval:  opts.TrimInterval,
-
-		SharedFilesystem: opts.SharedFilesystem,
-	})
+	st, err := store.Open(dir, opts.config())
 	if err != nil {
 		return nil, err
 	}
@@ -159,13 +180,20 @@ func Open[K, V any](dir string, opts Options) (*Bucket[K, V], error) {
 		codecs[name] = c
 	}
 	codecs[opts.Codec.Name()] = opts.Codec
-	return &Bucket[K, V]{st: st, opts: opts, codec: opts.Codec, codecs: codecs, keys: opts.KeyMaker, valueTyp: vt, copy: copierFor[V]()}, nil
+	b := &Bucket[K, V]{st: st, opts: opts, codec: opts.Codec, codecs: codecs, keys: opts.KeyMaker, valueTyp: vt, copy: copierFor[V]()}
+	b.engine = &core.Engine[K, V]{
+		Store: st, Lifetime: opts.Lifetime, Now: opts.Now, Codec: opts.Codec.Name(),
+		KeyBytes: b.keyBytes, Encode: b.encode, Decode: b.decodeRecord,
+	}
+	return b, nil
 }
 
-// Store is the untyped engine under the Bucket, for packages that build on
-// it (package deferred does). Writes made through it bypass the Bucket's
-// codec and key maker.
-func (b *Bucket[K, V]) Store() *store.Store { return b.st }
+func init() {
+	core.Lend = func(b any) any { return b.(interface{ lend() any }).lend() }
+}
+
+// lend gives package deferred the Bucket's engine (see internal/core).
+func (b *Bucket[K, V]) lend() any { return b.engine }
 
 // Options returns the Bucket's options, with defaults filled in.
 func (b *Bucket[K, V]) Options() Options { return b.opts }
@@ -174,10 +202,12 @@ func (b *Bucket[K, V]) Options() Options { return b.opts }
 func (b *Bucket[K, V]) Dir() string { return b.st.Dir() }
 
 // Close releases the Bucket's memory and descriptors. The files stay.
+// Closing a closed Bucket does nothing and returns nil; any other use of it
+// returns ErrClosed.
 func (b *Bucket[K, V]) Close() error { return b.st.Close() }
 
-// KeyBytes returns key's canonical bytes, as the Bucket's KeyMaker makes them.
-func (b *Bucket[K, V]) KeyBytes(key K) ([]byte, error) {
+// keyBytes returns key's canonical bytes, as the Bucket's KeyMaker makes them.
+func (b *Bucket[K, V]) keyBytes(key K) ([]byte, error) {
 	kb, err := b.keys.MakeKey(key)
 	if err != nil {
 		return nil, fmt.Errorf("bucket: key %v: %w", key, err)
@@ -185,8 +215,8 @@ func (b *Bucket[K, V]) KeyBytes(key K) ([]byte, error) {
 	return kb, nil
 }
 
-// Encode encodes value with the Bucket's codec.
-func (b *Bucket[K, V]) Encode(value V) ([]byte, error) {
+// encode encodes value with the Bucket's codec.
+func (b *Bucket[K, V]) encode(value V) ([]byte, error) {
 	data, err := b.codec.Marshal(value)
 	if err != nil {
 		return nil, fmt.Errorf("bucket: encoding %T with %s: %w", value, b.codec.Name(), err)
@@ -194,11 +224,11 @@ func (b *Bucket[K, V]) Encode(value V) ([]byte, error) {
 	return data, nil
 }
 
-// Decode decodes a record's value into a fresh V, with the codec that wrote
-// it. kb names the key in errors. A record the Store keeps in memory keeps
-// its decoded value too, and Decode then returns a deep copy of it, which
-// equals a fresh decode and shares nothing with it (see clone.go).
-func (b *Bucket[K, V]) Decode(kb []byte, rec store.Record) (V, error) {
+// decodeRecord decodes a record's value into a fresh V, with the codec that
+// wrote it. kb names the key in errors. A record the Store keeps in memory
+// keeps its decoded value too, and decodeRecord then returns a deep copy of
+// it, which equals a fresh decode and shares nothing with it (see clone.go).
+func (b *Bucket[K, V]) decodeRecord(kb []byte, rec store.Record) (V, error) {
 	slot := rec.Slot
 	if rec.Codec == Raw.Name() {
 		slot = nil // decoding Raw is one copy already: nothing to save
@@ -245,7 +275,7 @@ func (b *Bucket[K, V]) Get(key K) (V, error) {
 	if err != nil {
 		return zero, err
 	}
-	return b.Decode(kb, rec)
+	return b.decodeRecord(kb, rec)
 }
 
 // Set stores value under key, expiring Lifetime from now (never, when
@@ -266,7 +296,7 @@ func (b *Bucket[K, V]) SetWithLifetime(key K, value V, lifetime time.Duration) e
 }
 
 func (b *Bucket[K, V]) set(key K, value V, lifetime time.Duration) error {
-	kb, err := b.KeyBytes(key)
+	kb, err := b.keyBytes(key)
 	if err != nil {
 		return err
 	}
@@ -278,7 +308,7 @@ func (b *Bucket[K, V]) set(key K, value V, lifetime time.Duration) error {
 			return b.st.Put(kb, b.record(x, lifetime))
 		}
 	}
-	data, err := b.Encode(value)
+	data, err := b.encode(value)
 	if err != nil {
 		return err
 	}
@@ -298,7 +328,7 @@ func (b *Bucket[K, V]) record(data []byte, lifetime time.Duration) store.Record 
 // Delete removes key's entry. It returns ErrNotFound when Get would not have
 // found it.
 func (b *Bucket[K, V]) Delete(key K) error {
-	kb, err := b.KeyBytes(key)
+	kb, err := b.keyBytes(key)
 	if err != nil {
 		return err
 	}
@@ -324,21 +354,33 @@ func (b *Bucket[K, V]) Unload(key K) {
 
 // PruneInfo reports what Prune removed.
 type PruneInfo struct {
-	Files   int   // files deleted: Expired + Corrupt + Temp
+	Files   int   // files deleted: Expired + Corrupt + Temp + Locks
 	Bytes   int64 // their total size on disk
 	Expired int   // entries whose stored expiry had passed
 	Corrupt int   // damaged entry files, and symlinks in an entry's place
 	Temp    int   // temporary files left by writers that died
 	Locks   int   // per-key lock files left by memoized runs that died
+	Foreign int   // files in an entry's place that are not the bucket's, left alone
+}
+
+func pruneInfo(p store.PruneInfo) PruneInfo {
+	return PruneInfo{Files: p.Files, Bytes: p.Bytes, Expired: p.Expired, Corrupt: p.Corrupt,
+		Temp: p.Temp, Locks: p.Locks, Foreign: p.Foreign}
 }
 
 // Prune deletes entries whose own stored expiry has passed (whichever Bucket
 // wrote them), damaged entry files, temporary files abandoned by crashed
-// writers and per-key lock files left by memoized runs whose process died. It reads headers only, never values, and holds each shard's lock
-// while it works on it, so it never removes an entry being written.
+// writers and per-key lock files left by memoized runs whose process died.
+// It holds each shard's lock while it works on it, so it never removes an
+// entry being written. It reads headers only, and only of files whose size
+// or times say they may have to go, so damage inside a value of a live entry
+// is left for Get (which misses it and removes the file) and for
+// `bucketfs verify -fix`. It never removes a file that is not the bucket's:
+// one whose name the bucket does not use, one without the entry format's
+// magic number, or a directory.
 func (b *Bucket[K, V]) Prune() (PruneInfo, error) {
-	info, err := b.st.Prune()
-	return PruneInfo(info), err
+	info, err := b.st.Prune(context.Background())
+	return pruneInfo(info), err
 }
 
 // Usage is how much the directory's entry files take, against the limits.
@@ -357,11 +399,20 @@ type TrimInfo = store.TrimInfo
 func (b *Bucket[K, V]) Trim(ctx context.Context) (TrimInfo, error) { return b.st.Trim(ctx) }
 
 // Clear deletes every entry in the directory, whichever Bucket wrote it.
-func (b *Bucket[K, V]) Clear() error { return b.st.Clear() }
+func (b *Bucket[K, V]) Clear() error { return b.st.Clear(context.Background()) }
 
-// Len counts the live entries in the directory (of any key type), reading
-// headers only.
-func (b *Bucket[K, V]) Len() (int, error) { return b.st.Len() }
+// Len counts the entries Keys yields: the live entries whose key is a K
+// (with a KeyMaker that cannot parse keys, every live entry stored by Set).
+// Entries of Memoize, whose keys are calls rather than Ks, are not counted,
+// nor are damaged entries, which Get would miss. It reads every entry file
+// in full, as All does.
+func (b *Bucket[K, V]) Len() (int, error) {
+	isK := func(kb []byte) bool { _, ok := parseKey[K](b.keys, kb); return ok }
+	if _, ok := b.keys.(KeyParser); !ok {
+		isK = func(kb []byte) bool { return !isMemoKey(kb) }
+	}
+	return b.st.Count(context.Background(), isK)
+}
 
 // All yields every live entry whose key is a K and whose value decodes into a
 // V, in no particular order. Entries written or deleted during the walk may
@@ -370,12 +421,16 @@ func (b *Bucket[K, V]) Len() (int, error) { return b.st.Len() }
 func (b *Bucket[K, V]) All() iter.Seq2[K, V] {
 	b.mustParse()
 	return func(yield func(K, V) bool) {
-		for kb, rec := range b.st.All() {
+		for f, err := range b.st.All(context.Background()) {
+			if err != nil {
+				continue
+			}
+			kb, rec := f.Key, f.Record
 			k, ok := parseKey[K](b.keys, kb)
 			if !ok {
 				continue
 			}
-			v, err := b.Decode(kb, rec)
+			v, err := b.decodeRecord(kb, rec)
 			if err != nil {
 				continue
 			}
@@ -390,8 +445,11 @@ func (b *Bucket[K, V]) All() iter.Seq2[K, V] {
 func (b *Bucket[K, V]) Keys() iter.Seq[K] {
 	b.mustParse()
 	return func(yield func(K) bool) {
-		for kb := range b.st.All() {
-			if k, ok := parseKey[K](b.keys, kb); ok && !yield(k) {
+		for f, err := range b.st.All(context.Background()) {
+			if err != nil {
+				continue
+			}
+			if k, ok := parseKey[K](b.keys, f.Key); ok && !yield(k) {
 				return
 			}
 		}

@@ -157,7 +157,7 @@ func TestFailedSetKeepsOldValue(t *testing.T) {
 func TestFailedWriteIsARealError(t *testing.T) {
 	b := open[string, string](t, t.TempDir(), Options{})
 	b.Set("k", "old")
-	shardDir := filepath.Join(b.Dir(), b.Store().Layout().DirName(b.Store().ShardOf(mustKey(t, b, "k"))))
+	shardDir := filepath.Join(b.Dir(), b.st.Layout().DirName(b.st.ShardOf(mustKey(t, b, "k"))))
 	saved := shardDir + ".saved"
 	os.Rename(shardDir, saved)
 	os.WriteFile(shardDir, []byte("a file where a shard directory belongs"), 0o644)
@@ -173,7 +173,7 @@ func TestFailedWriteIsARealError(t *testing.T) {
 }
 
 func mustKey[K, V any](t *testing.T, b *Bucket[K, V], k K) []byte {
-	kb, err := b.KeyBytes(k)
+	kb, err := b.keyBytes(k)
 	if err != nil {
 		t.Fatal(err)
 	}

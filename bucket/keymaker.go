@@ -1,10 +1,11 @@
 package bucket
 
 import (
+	"bytes"
 	"fmt"
 	"sync"
 
-	"github.com/bucketcache/bucketcache/canon"
+	"github.com/bucketcache/bucketcache/internal/canon"
 )
 
 // KeyMaker turns keys into canonical bytes: equal keys must give equal bytes
@@ -39,7 +40,7 @@ var keyBufs = sync.Pool{New: func() any { return new([]byte) }}
 // pooled buffer, so a warm Get allocates nothing for its key.
 func (b *Bucket[K, V]) readKey(key K) ([]byte, func(), error) {
 	if _, ok := b.keys.(canonKeys); !ok {
-		kb, err := b.KeyBytes(key)
+		kb, err := b.keyBytes(key)
 		return kb, func() {}, err
 	}
 	buf := keyBufs.Get().(*[]byte)
@@ -77,3 +78,6 @@ func parseKey[K any](km KeyMaker, data []byte) (K, bool) {
 	again, err := km.MakeKey(k)
 	return k, err == nil && string(again) == string(data)
 }
+
+// isMemoKey reports whether kb is the key of a Memoize entry.
+func isMemoKey(kb []byte) bool { return bytes.HasPrefix(kb, []byte(memoKeyPrefix)) }

@@ -7,8 +7,8 @@ import (
 	"reflect"
 	"runtime/debug"
 
+	"github.com/bucketcache/bucketcache/internal/store"
 	"github.com/bucketcache/bucketcache/lock"
-	"github.com/bucketcache/bucketcache/store"
 )
 
 // Memoize returns fn wrapped so that its results are cached in b under the
@@ -263,7 +263,7 @@ func (m *memo[A, R]) call(ctx context.Context, a A) (R, error) {
 	if !refresh {
 		rec, err := m.b.st.Get(kb)
 		if err == nil {
-			if v, err := m.b.Decode(kb, rec); err == nil {
+			if v, err := m.b.decodeRecord(kb, rec); err == nil {
 				m.b.memo.hits.Add(1)
 				for _, hit := range m.onHit {
 					hit(a, v)
@@ -293,7 +293,7 @@ func (m *memo[A, R]) call(ctx context.Context, a A) (R, error) {
 	case !res.stored:
 		return res.value, res.err
 	}
-	v, derr := m.b.Decode(kb, res.rec)
+	v, derr := m.b.decodeRecord(kb, res.rec)
 	if derr != nil {
 		return zero, derr
 	}
@@ -310,7 +310,7 @@ func (m *memo[A, R]) lead(ctx context.Context, a A, kb []byte, refresh bool, res
 		res.err = fmt.Errorf("bucket: memo %q: %w", m.name, err)
 		return
 	}
-	lk := lock.NewRemovable(path)
+	lk := lock.New(path)
 	ok, err := lk.TryLock()
 	if err == nil && !ok {
 		m.b.memo.waits.Add(1)
@@ -326,15 +326,16 @@ func (m *memo[A, R]) lead(ctx context.Context, a A, kb []byte, refresh bool, res
 		res.err = err
 		return
 	}
-	// Removing the lock file under the lock is safe (see lock.Removable),
+	// Removing the lock file under the lock is safe (see lock.Mutex),
 	// and keeps lock files from piling up; one left by a crashed run is
 	// removed by the next.
 	defer lk.Remove()
 
 	if !refresh {
-		rec, err := m.b.st.Get(kb)
+		// The caller's look was counted in Stats; this one is not.
+		rec, err := m.b.st.Lookup(kb)
 		if err == nil {
-			if _, derr := m.b.Decode(kb, rec); derr == nil {
+			if _, derr := m.b.decodeRecord(kb, rec); derr == nil {
 				res.rec, res.stored = rec, true // another run stored it meanwhile
 				return
 			}
@@ -362,7 +363,7 @@ func (m *memo[A, R]) lead(ctx context.Context, a A, kb []byte, refresh bool, res
 		res.err = err
 		return
 	}
-	data, err := m.b.Encode(v)
+	data, err := m.b.encode(v)
 	normal = true
 	if err != nil {
 		res.value, res.err = v, fmt.Errorf("bucket: memo %q: result not stored: %w", m.name, err)

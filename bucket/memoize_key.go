@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/bucketcache/bucketcache/canon"
+	"github.com/bucketcache/bucketcache/internal/canon"
 )
 
 // memoKeyPrefix starts every memo entry's key. No canonical key (package
@@ -24,14 +24,8 @@ type memoKeyer[A any] struct {
 	canon  bool // keys is DefaultKeyMaker: append canonical bytes directly
 
 	// With Ignore:
-	fields []keptField // default KeyMaker: the fields that make the key
-	zero   []int       // custom KeyMaker: indexes of the fields to zero
-}
-
-// keptField is a field of A that is part of the key.
-type keptField struct {
-	index int
-	name  []byte // canonical JSON name followed by ':'
+	fields []canon.Field // default KeyMaker: the fields that make the key (never nil)
+	zero   []int         // custom KeyMaker: indexes of the fields to zero
 }
 
 func newMemoKeyer[A any](name, version string, keys KeyMaker, ignore []string) (*memoKeyer[A], error) {
@@ -51,51 +45,35 @@ func newMemoKeyer[A any](name, version string, keys KeyMaker, ignore []string) (
 	if k.canon && (t.Implements(textMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType)) {
 		return nil, fmt.Errorf("Ignore(%s): %v implements encoding.TextMarshaler, so its key is its text as a whole and has no fields to leave out", quoteAll(ignore), t)
 	}
-	ignored := make([]bool, t.NumField())
+	var omit []int // indexes of the ignored fields
 	for _, name := range ignore {
 		i, ok := fieldIndex(t, name)
 		if !ok {
 			return nil, fmt.Errorf("Ignore(%q): %v has no field %q; its fields are %s", name, t, name, fieldList(t))
 		}
-		ignored[i] = true
+		if !slices.Contains(omit, i) {
+			omit = append(omit, i)
+		}
 	}
 	if !k.canon {
-		for i := range ignored {
-			if !ignored[i] {
-				continue
+		for _, i := range omit {
+			if f := t.Field(i); !f.IsExported() {
+				return nil, fmt.Errorf("Ignore(%q): field %s of %v is unexported, and with a custom KeyMaker ignored fields must be exported (they are zeroed in a copy of the argument)", f.Name, f.Name, t)
 			}
-			if !t.Field(i).IsExported() {
-				return nil, fmt.Errorf("Ignore(%q): field %s of %v is unexported, and with a custom KeyMaker ignored fields must be exported (they are zeroed in a copy of the argument)", t.Field(i).Name, t.Field(i).Name, t)
-			}
-			k.zero = append(k.zero, i)
 		}
+		k.zero = omit
 		return k, nil
 	}
 	// The key is the argument's canonical text without the ignored fields:
-	// the fields package canon would encode, named as it names them.
-	names := make(map[string]string)
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if f.Name == "_" || tag == "-" || ignored[i] {
-			continue
-		}
-		if !f.IsExported() {
-			return nil, fmt.Errorf("field %s of %v is unexported, so it cannot be part of a key; add it to Ignore, export it, or supply a KeyMaker", f.Name, t)
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "" {
-			name = f.Name
-		}
-		if other, dup := names[name]; dup {
-			return nil, fmt.Errorf("fields %s and %s of %v both have the name %q", other, f.Name, t, name)
-		}
-		names[name] = f.Name
-		enc, _ := canon.AppendMarshal(nil, name)
-		k.fields = append(k.fields, keptField{index: i, name: append(enc, ':')})
+	// the fields package canon encodes once those are left out, named as
+	// it names them (one walk of the struct rules, canon's).
+	fields, err := canon.Fields(t, omit...)
+	if err != nil {
+		return nil, fmt.Errorf("%w (Ignore can leave a field out)", err)
 	}
+	k.fields = fields
 	if k.fields == nil {
-		k.fields = []keptField{}
+		k.fields = []canon.Field{}
 	}
 	return k, nil
 }
@@ -148,10 +126,10 @@ func (k *memoKeyer[A]) key(a A) ([]byte, error) {
 			if j > 0 {
 				dst = append(dst, ',')
 			}
-			dst = append(dst, f.name...)
+			dst = f.AppendName(dst)
 			var err error
-			if dst, err = canon.AppendMarshal(dst, v.Field(f.index).Interface()); err != nil {
-				return nil, fmt.Errorf("field %s: %w", v.Type().Field(f.index).Name, err)
+			if dst, err = canon.AppendMarshal(dst, v.Field(f.Index).Interface()); err != nil {
+				return nil, fmt.Errorf("field %s: %w", v.Type().Field(f.Index).Name, err)
 			}
 		}
 		return append(dst, '}'), nil

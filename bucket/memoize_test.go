@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bucketcache/bucketcache/canon"
+	"github.com/bucketcache/bucketcache/internal/canon"
+	"github.com/bucketcache/bucketcache/internal/store"
 	"github.com/bucketcache/bucketcache/lock"
-	"github.com/bucketcache/bucketcache/store"
 
 	"github.com/bucketcache/bucketcache/internal/fakeclock"
 )
@@ -265,7 +265,7 @@ func TestMemoMisuse(t *testing.T) {
 	}
 	bh := open[hidden, int](t, t.TempDir(), Options{})
 	hfn := func(context.Context, hidden) (int, error) { return 0, nil }
-	mustPanic(t, "field mu of bucket.hidden is unexported", func() { Memoize(bh, "f", hfn, Ignore("N")) })
+	mustPanic(t, "cannot encode key of type bucket.hidden: unexported field mu", func() { Memoize(bh, "f", hfn, Ignore("N")) })
 	Memoize(bh, "f", hfn, Ignore("mu")) // leaving the unexported field out is fine
 	bhc := open[hidden, int](t, t.TempDir(), Options{KeyMaker: lowerKeys{}})
 	mustPanic(t, "with a custom KeyMaker ignored fields must be exported", func() { Memoize(bhc, "f", hfn, Ignore("mu")) })
@@ -339,8 +339,8 @@ func TestMemoVersionAndNamespaces(t *testing.T) {
 	if fmt.Sprint(keys) != "[5]" {
 		t.Fatalf("Keys yields %v; memo entries must be left out", keys)
 	}
-	if n, _ := b.Len(); n != 4 {
-		t.Fatalf("Len %d, want 3 memo entries and 1 plain one", n)
+	if n, _ := b.Len(); n != 1 {
+		t.Fatalf("Len %d, want 1: the plain entry Keys yields, not the 3 memo entries", n)
 	}
 }
 
@@ -622,7 +622,7 @@ func TestMemoWaitsForLockHolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := lock.NewRemovable(path)
+	other := lock.New(path)
 	if err := other.Lock(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -637,7 +637,7 @@ func TestMemoWaitsForLockHolder(t *testing.T) {
 	}
 	second := goCall(context.Background(), m.call, 1)
 	within(t, waiting, "the second caller to find the lock held")
-	data, _ := b.Encode("theirs")
+	data, _ := b.encode("theirs")
 	if err := b.st.Put(kb, store.Record{Codec: b.codec.Name(), Value: data}); err != nil {
 		t.Fatal(err)
 	}
@@ -720,5 +720,35 @@ func TestMemoClosedBucket(t *testing.T) {
 	b.Close()
 	if _, err := f(context.Background(), 1); !errors.Is(err, ErrClosed) {
 		t.Fatalf("call on a closed bucket: %v", err)
+	}
+}
+
+// TestMemoStatsCountEachCallOnce: a memoized call is one look in the cache,
+// counted once in Stats as a hit or a miss (and as a MemoHit or MemoMiss),
+// though a miss looks again once it holds the argument's lock.
+func TestMemoStatsCountEachCallOnce(t *testing.T) {
+	b := open[int, int](t, t.TempDir(), Options{})
+	f := Memoize(b, "f", func(_ context.Context, n int) (int, error) { return n * 2, nil })
+	ctx := context.Background()
+	type counts struct{ hits, misses, memoHits, memoMisses, runs int64 }
+	stats := func() counts {
+		s := b.Stats()
+		return counts{s.Hits, s.Misses, s.MemoHits, s.MemoMisses, s.MemoExecutions}
+	}
+	for i, step := range []struct {
+		arg  int
+		want counts
+	}{
+		{1, counts{hits: 0, misses: 1, memoHits: 0, memoMisses: 1, runs: 1}}, // a miss
+		{1, counts{hits: 1, misses: 1, memoHits: 1, memoMisses: 1, runs: 1}}, // a hit
+		{2, counts{hits: 1, misses: 2, memoHits: 1, memoMisses: 2, runs: 2}}, // a miss
+		{2, counts{hits: 2, misses: 2, memoHits: 2, memoMisses: 2, runs: 2}}, // a hit
+	} {
+		if v, err := f(ctx, step.arg); err != nil || v != step.arg*2 {
+			t.Fatalf("call %d: %v, %v", i+1, v, err)
+		}
+		if got := stats(); got != step.want {
+			t.Fatalf("after call %d: %+v, want %+v", i+1, got, step.want)
+		}
 	}
 }

@@ -4,17 +4,17 @@ import "sync/atomic"
 
 // Stats counts what a Bucket has done since Open.
 type Stats struct {
-	Hits       int64 // Gets (and Contains) that found a live entry
+	Hits       int64 // Gets, Contains and memoized calls that found a live entry
 	MemoryHits int64 // of which served from memory, with no file read
-	Misses     int64 // Gets that found nothing usable
+	Misses     int64 // Gets, Contains and memoized calls that found nothing usable
 	Sets       int64 // entries written
 	Deletes    int64 // entries removed by Delete
 	Expired    int64 // expired entries met (and removed) by Get
 	Corrupt    int64 // damaged entry files met by Get
 	Evictions  int64 // entries this Bucket's trims evicted to respect the limits
 
-	MemoHits       int64 // memoized calls answered from the cache
-	MemoMisses     int64 // memoized calls that found no entry
+	MemoHits       int64 // memoized calls answered from the cache (each also one of Hits)
+	MemoMisses     int64 // memoized calls that found no entry (each also one of Misses)
 	MemoExecutions int64 // runs of memoized functions in this process
 	MemoWaits      int64 // memoized calls that waited for another process's run
 }

@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/bucketcache/bucketcache/bucket"
-	"github.com/bucketcache/bucketcache/store"
+	"github.com/bucketcache/bucketcache/internal/core"
+	"github.com/bucketcache/bucketcache/internal/store"
 )
 
 // opOverhead estimates the bytes a pending entry takes beyond its key and
@@ -19,6 +20,7 @@ const opOverhead = 200
 // Write create one. Its methods are safe for concurrent use.
 type Bucket[K, V any] struct {
 	b *bucket.Bucket[K, V]
+	e *core.Engine[K, V] // b's engine
 
 	syncMu sync.Mutex // held by Sync from start to end: Syncs run one at a time
 
@@ -49,12 +51,13 @@ func (o *op) size(key string) int64 {
 // New returns a deferred view of b. It shares b's directory, Lifetime,
 // Codec, KeyMaker and clock, and starts with nothing pending.
 func New[K, V any](b *bucket.Bucket[K, V]) *Bucket[K, V] {
-	opts := b.Options()
+	e := core.Of[K, V](b)
 	return &Bucket[K, V]{
 		b:        b,
-		lifetime: opts.Lifetime,
-		clock:    opts.Now,
-		codec:    opts.Codec.Name(),
+		e:        e,
+		lifetime: e.Lifetime,
+		clock:    e.Now,
+		codec:    e.Codec,
 		pending:  make(map[string]*op),
 	}
 }
@@ -68,33 +71,33 @@ func (d *Bucket[K, V]) Bucket() *bucket.Bucket[K, V] { return d.b }
 // value is decoded afresh on every call, so it is the caller's own.
 func (d *Bucket[K, V]) Get(key K) (V, error) {
 	var zero V
-	kb, err := d.b.KeyBytes(key)
+	kb, err := d.e.KeyBytes(key)
 	if err != nil {
 		return zero, err
 	}
 	o := d.lookup(kb)
 	if o == nil {
-		rec, err := d.b.Store().Get(kb)
+		rec, err := d.e.Store.Get(kb)
 		if err != nil {
 			return zero, err
 		}
-		return d.b.Decode(kb, rec)
+		return d.e.Decode(kb, rec)
 	}
 	if o.del || !d.live(o.rec, d.now()) {
 		return zero, bucket.ErrNotFound
 	}
-	return d.b.Decode(kb, o.rec)
+	return d.e.Decode(kb, o.rec)
 }
 
 // Contains reports whether Get would find key.
 func (d *Bucket[K, V]) Contains(key K) (bool, error) {
-	kb, err := d.b.KeyBytes(key)
+	kb, err := d.e.KeyBytes(key)
 	if err != nil {
 		return false, err
 	}
 	o := d.lookup(kb)
 	if o == nil {
-		return d.b.Store().Contains(kb)
+		return d.e.Store.Contains(kb)
 	}
 	return !o.del && d.live(o.rec, d.now()), nil
 }
@@ -119,11 +122,11 @@ func (d *Bucket[K, V]) SetWithLifetime(key K, value V, lifetime time.Duration) e
 }
 
 func (d *Bucket[K, V]) set(key K, value V, lifetime time.Duration) error {
-	kb, err := d.b.KeyBytes(key)
+	kb, err := d.e.KeyBytes(key)
 	if err != nil {
 		return err
 	}
-	data, err := d.b.Encode(value)
+	data, err := d.e.Encode(value)
 	if err != nil {
 		return err
 	}
@@ -135,7 +138,7 @@ func (d *Bucket[K, V]) set(key K, value V, lifetime time.Duration) error {
 	now := d.now()
 	o := &op{
 		rec:   store.Record{Codec: d.codec, Value: data, WrittenAt: now},
-		shard: d.b.Store().ShardOf(kb),
+		shard: d.e.Store.ShardOf(kb),
 	}
 	if lifetime > 0 {
 		o.rec.ExpiresAt = now.Add(lifetime)
@@ -151,7 +154,7 @@ func (d *Bucket[K, V]) set(key K, value V, lifetime time.Duration) error {
 // written is simply dropped; one that is also on disk (or being written by a
 // Sync) is replaced by a pending removal, which the next Sync carries out.
 func (d *Bucket[K, V]) Delete(key K) error {
-	kb, err := d.b.KeyBytes(key)
+	kb, err := d.e.KeyBytes(key)
 	if err != nil {
 		return err
 	}
@@ -166,7 +169,7 @@ func (d *Bucket[K, V]) Delete(key K) error {
 		if _, ok := d.writing[k]; ok {
 			// A Sync is writing the key: it will be on disk, so remove it
 			// after.
-			d.put(k, &op{del: true, shard: d.b.Store().ShardOf(kb)})
+			d.put(k, &op{del: true, shard: d.e.Store.ShardOf(kb)})
 			d.mu.Unlock()
 			return nil
 		}
@@ -175,7 +178,7 @@ func (d *Bucket[K, V]) Delete(key K) error {
 		// Whether the disk holds the key decides between dropping a pending
 		// value and scheduling a removal. Read it without holding mu, then
 		// act only if nothing changed meanwhile.
-		onDisk, err := d.b.Store().Contains(kb)
+		onDisk, err := d.e.Store.Contains(kb)
 		if err != nil {
 			return err
 		}
@@ -186,7 +189,7 @@ func (d *Bucket[K, V]) Delete(key K) error {
 		}
 		switch {
 		case onDisk:
-			d.put(k, &op{del: true, shard: d.b.Store().ShardOf(kb)})
+			d.put(k, &op{del: true, shard: d.e.Store.ShardOf(kb)})
 		case o != nil:
 			d.drop(k)
 		default:

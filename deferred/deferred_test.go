@@ -8,6 +8,7 @@ import (
 
 	"github.com/bucketcache/bucketcache/bucket"
 
+	"github.com/bucketcache/bucketcache/internal/core"
 	"github.com/bucketcache/bucketcache/internal/fakeclock"
 )
 
@@ -163,9 +164,9 @@ func TestDeletePendingOnly(t *testing.T) {
 	if err := d.Delete("k"); !errors.Is(err, bucket.ErrNotFound) {
 		t.Fatalf("second Delete: %v", err)
 	}
-	locks := b.Store().Stats().ShardLocks
+	locks := engine(b).Store.Stats().ShardLocks
 	mustSync(t, d)
-	if n := b.Store().Stats().ShardLocks - locks; n != 0 {
+	if n := engine(b).Store.Stats().ShardLocks - locks; n != 0 {
 		t.Fatalf("Sync with nothing pending took %d locks", n)
 	}
 	want(t, "fresh", fresh(t, b).Get, "k", 0, true)
@@ -306,18 +307,18 @@ func TestOneLockPerShard(t *testing.T) {
 	shards := make(map[int]bool)
 	for i := range 300 {
 		mustSet(t, d, i, i)
-		kb, _ := b.KeyBytes(i)
-		shards[b.Store().ShardOf(kb)] = true
+		kb, _ := engine(b).KeyBytes(i)
+		shards[engine(b).Store.ShardOf(kb)] = true
 	}
 	mustSet(t, b, 1000, 0)
 	if err := d.Delete(1000); err != nil {
 		t.Fatal(err)
 	}
-	kb, _ := b.KeyBytes(1000)
-	shards[b.Store().ShardOf(kb)] = true
-	before := b.Store().Stats().ShardLocks
+	kb, _ := engine(b).KeyBytes(1000)
+	shards[engine(b).Store.ShardOf(kb)] = true
+	before := engine(b).Store.Stats().ShardLocks
 	mustSync(t, d)
-	if n := b.Store().Stats().ShardLocks - before; n != int64(len(shards)) {
+	if n := engine(b).Store.Stats().ShardLocks - before; n != int64(len(shards)) {
 		t.Fatalf("Sync took %d shard locks for %d shards", n, len(shards))
 	}
 	if len(shards) < 2 {
@@ -485,7 +486,7 @@ func TestOtherCodecsAndKeyMakers(t *testing.T) {
 	if err != nil || string(got) != "\x00\x01\x02\xff" {
 		t.Fatalf("Raw value read back as %q, %v", got, err)
 	}
-	rec, err := b.Store().Get(mustKey(t, b, "k"))
+	rec, err := engine(b).Store.Get(mustKey(t, b, "k"))
 	if err != nil || rec.Codec != "raw" {
 		t.Fatalf("entry codec %q, %v; want raw", rec.Codec, err)
 	}
@@ -493,9 +494,12 @@ func TestOtherCodecsAndKeyMakers(t *testing.T) {
 
 func mustKey[K, V any](t testing.TB, b *bucket.Bucket[K, V], k K) []byte {
 	t.Helper()
-	kb, err := b.KeyBytes(k)
+	kb, err := engine(b).KeyBytes(k)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return kb
 }
+
+// engine is b's engine, for tests that look beneath the Bucket.
+func engine[K, V any](b *bucket.Bucket[K, V]) *core.Engine[K, V] { return core.Of[K, V](b) }

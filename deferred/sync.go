@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bucketcache/bucketcache/bucket"
-	"github.com/bucketcache/bucketcache/store"
+	"github.com/bucketcache/bucketcache/internal/store"
 )
 
 // maxJoined bounds the number of individual failures Sync's error lists.
@@ -54,7 +54,7 @@ func (d *Bucket[K, V]) Sync() error {
 	if testHookSyncing != nil {
 		testHookSyncing()
 	}
-	st := d.b.Store()
+	st := d.e.Store
 	limit := d.parallel
 	if limit <= 0 {
 		limit = parallelism()

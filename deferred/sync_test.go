@@ -25,7 +25,7 @@ func setHook(t *testing.T, fn func()) {
 // that writes to it fail for real, and returns a func that repairs it.
 func breakShard[K, V any](t *testing.T, b *bucket.Bucket[K, V], key K) (repair func()) {
 	t.Helper()
-	shardDir := filepath.Join(b.Dir(), b.Store().Layout().DirName(b.Store().ShardOf(mustKey(t, b, key))))
+	shardDir := filepath.Join(b.Dir(), engine(b).Store.Layout().DirName(engine(b).Store.ShardOf(mustKey(t, b, key))))
 	saved := shardDir + ".saved"
 	os.MkdirAll(shardDir, 0o777)
 	if err := os.Rename(shardDir, saved); err != nil {
@@ -59,8 +59,8 @@ func TestPartialFailureThenRetry(t *testing.T) {
 		}
 		mustSet(t, d, i, fmt.Sprint("new", i))
 	}
-	broken := b.Store().ShardOf(mustKey(t, b, 0))
-	inBroken := func(i int) bool { return b.Store().ShardOf(mustKey(t, b, i)) == broken }
+	broken := engine(b).Store.ShardOf(mustKey(t, b, 0))
+	inBroken := func(i int) bool { return engine(b).Store.ShardOf(mustKey(t, b, i)) == broken }
 	nBroken := 0
 	for i := range 40 {
 		if inBroken(i) {
@@ -79,7 +79,7 @@ func TestPartialFailureThenRetry(t *testing.T) {
 	if !errors.Is(err, syscall.ENOTDIR) {
 		t.Errorf("Sync error does not wrap ENOTDIR: %v", err)
 	}
-	shardPath := filepath.Join(b.Dir(), b.Store().Layout().DirName(broken))
+	shardPath := filepath.Join(b.Dir(), engine(b).Store.Layout().DirName(broken))
 	if msg := err.Error(); !strings.Contains(msg, shardPath) || !strings.Contains(msg, fmt.Sprintf("%d of 40", nBroken)) {
 		t.Errorf("Sync error should name the path and count the failures: %v", err)
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
-	"github.com/bucketcache/bucketcache/view"
+	"github.com/bucketcache/bucketcache/internal/view"
 )
 
 // dirStream lists the root: ".", "..", then the live entries of each shard

@@ -21,8 +21,10 @@
 //     that snapshot until it is closed, whatever is written meanwhile, and
 //     is read with direct I/O, so the kernel never cuts a read short at a
 //     size it cached for an older version. A damaged entry is hidden from
-//     listings and lookups when its header or key is wrong, and fails to
-//     open with EIO when only its value is.
+//     listings and lookups alike, whatever part of it is damaged, so nothing
+//     is listed that cannot be opened (listings check every entry in full
+//     once per version of its file); an entry damaged after it was listed
+//     or opened fails to open or read with EIO.
 //   - Bounded memory, whatever the bucket's size: listings stream one shard
 //     at a time, lookups decode the name instead of searching, nothing holds
 //     all names or values, and large Raw and Gob values are read from the

@@ -10,8 +10,8 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
-	"github.com/bucketcache/bucketcache/entry"
-	"github.com/bucketcache/bucketcache/view"
+	"github.com/bucketcache/bucketcache/internal/view"
+	"github.com/bucketcache/bucketcache/shard"
 )
 
 // file is one entry's file. Its identity is the key hash that names the
@@ -122,7 +122,7 @@ func (n *file) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 	}
 	c, err := n.root.dir.OpenContent(n.hash, n.key)
 	if err != nil {
-		if entry.IsDamage(err) {
+		if shard.IsDamage(err) {
 			n.root.logf("bucketfs: %s: %v", n.root.dir.Layout().EntryPath(n.hash), err)
 		}
 		return nil, 0, n.root.errno(err, syscall.EIO)

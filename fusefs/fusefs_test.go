@@ -19,9 +19,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bucketcache/bucketcache/bucket"
-	"github.com/bucketcache/bucketcache/canon"
+	"github.com/bucketcache/bucketcache/internal/canon"
+	"github.com/bucketcache/bucketcache/internal/view"
 	"github.com/bucketcache/bucketcache/shard"
-	"github.com/bucketcache/bucketcache/view"
 )
 
 type point struct {
@@ -62,7 +62,7 @@ func TestListCatStat(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("ls = %q, want %q", got, want)
 	}
-	gobValue, err := gb.Encode(point{5, 6, "g"})
+	gobValue, err := bucket.Gob.Marshal(point{5, 6, "g"})
 	must(t, err)
 	contents := map[string]string{
 		"json":                          "{\n  \"X\": 1,\n  \"Y\": 2,\n  \"tag\": \"a<b\"\n}\n",
@@ -422,7 +422,10 @@ func TestSymlinksNeverFollowed(t *testing.T) {
 	}
 }
 
-func TestDamagedValueFailsEIO(t *testing.T) {
+// TestDamagedValueIsHidden: an entry whose value is damaged is absent from
+// the mount, listing and lookup alike, whatever its codec: never listed but
+// unopenable.
+func TestDamagedValueIsHidden(t *testing.T) {
 	dir := t.TempDir()
 	raw := openBucket[string, []byte](t, dir, bucket.Options{Codec: bucket.Raw})
 	must(t, raw.Set("r", []byte("0123456789")))
@@ -435,14 +438,15 @@ func TestDamagedValueFailsEIO(t *testing.T) {
 		data[len(data)-2] ^= 0x20 // the value: the header stays valid
 		must(t, os.WriteFile(path, data, 0o644))
 	}
+	must(t, raw.Set("fine", []byte("sound")))
 	mnt, _ := mountT(t, dir, Options{})
-	// Raw: listed (its size needs no decoding) but refuses to open.
-	if _, err := os.ReadFile(filepath.Join(mnt, "r")); !errors.Is(err, syscall.EIO) {
-		t.Errorf("cat of a damaged raw value: %v, want EIO", err)
+	if got := names(t, mnt); !slices.Equal(got, []string{"fine"}) {
+		t.Errorf("ls lists %q, want only the sound entry", got)
 	}
-	// JSON: its size needs the value, so it is hidden.
-	if _, err := os.Stat(filepath.Join(mnt, "j")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("stat of a damaged JSON value: %v, want not found", err)
+	for _, name := range []string{"r", "j"} {
+		if _, err := os.Stat(filepath.Join(mnt, name)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("stat of damaged %s: %v, want not found", name, err)
+		}
 	}
 }
 
@@ -511,6 +515,13 @@ func TestMountErrors(t *testing.T) {
 	}
 	if err := checkFUSE(file, true); !errors.Is(err, ErrNoFUSE) && os.Geteuid() != 0 {
 		t.Errorf("checkFUSE of an unopenable device: %v", err)
+	}
+	// A device that cannot be opened read-write (a directory, for any user)
+	// is refused for everyone, whatever fusermount might do.
+	for _, root := range []bool{true, false} {
+		if err := checkFUSE(plain, root); !errors.Is(err, ErrNoFUSE) || !strings.Contains(err.Error(), plain) {
+			t.Errorf("checkFUSE(directory, root=%v) = %v", root, err)
+		}
 	}
 }
 

@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/bucketcache/bucketcache/bucket"
-	"github.com/bucketcache/bucketcache/canon"
-	"github.com/bucketcache/bucketcache/entry"
+	"github.com/bucketcache/bucketcache/internal/canon"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -138,7 +137,7 @@ func writeEntries(t testing.TB, dir string, n int, kv func(i int) (string, []byt
 			}
 			made[d] = true
 		}
-		buf = entry.Append(buf[:0], "json", now, 0, key, v)
+		buf = shard.Append(buf[:0], "json", now, 0, key, v)
 		if err := os.WriteFile(filepath.Join(dir, rel), buf, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -17,7 +17,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
 
-	"github.com/bucketcache/bucketcache/view"
+	"github.com/bucketcache/bucketcache/internal/view"
 )
 
 // The errors Mount and Server return for the reasons a mount cannot be made
@@ -99,7 +99,7 @@ type Server struct {
 // Mount mounts a read-only view of the bucket directory bucketDir on
 // mountpoint and serves it until it is unmounted. As root it calls mount(2)
 // itself; other users need fusermount3 (or fusermount) from the fuse3
-// package. A stale mount left on mountpoint by a server that died (statfs
+// package, and read-write access to /dev/fuse. A stale mount left on mountpoint by a server that died (statfs
 // fails with ENOTCONN) is detached first.
 //
 // Errors name the path: a bucket directory that does not exist
@@ -141,6 +141,10 @@ func mount(dir *view.Dir, mountpoint string, opts Options) (*Server, error) {
 		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
 			return nil, fmt.Errorf("mount %s: %w: %v", mnt, ErrNotPermitted, err)
 		}
+		if msg := strings.TrimSpace(err.Error()); strings.HasPrefix(msg, "fusermount exited") {
+			// fusermount3 printed its reason on stderr itself.
+			return nil, fmt.Errorf("mount %s: %w: fusermount3 refused the mount (%s; its reason is printed above): run as root, or see that this user may use FUSE", mnt, ErrNotPermitted, msg)
+		}
 		return nil, fmt.Errorf("mount %s: %w", mnt, err)
 	}
 	s := &Server{fuse: srv, dir: dir, mountpoint: mnt, direct: nodeOpts.DirectMount, done: make(chan struct{})}
@@ -166,8 +170,10 @@ func checkMountpoint(mnt string) error {
 }
 
 // CheckFUSE reports whether this process can mount: the FUSE device must
-// exist; root must be able to open it; other users need fusermount3 or
-// fusermount. The error wraps ErrNoFUSE or ErrNotPermitted.
+// exist and this user must be able to open it for reading and writing (as
+// fusermount3 checks for users other than root); other users also need
+// fusermount3 or fusermount. The error wraps ErrNoFUSE or ErrNotPermitted,
+// and its text says what to do.
 func CheckFUSE() error { return checkFUSE(DevFUSE, os.Geteuid() == 0) }
 
 func checkFUSE(dev string, root bool) error {
@@ -177,16 +183,16 @@ func checkFUSE(dev string, root bool) error {
 		}
 		return fmt.Errorf("%w: %v", ErrNoFUSE, err)
 	}
-	if root {
-		f, err := os.OpenFile(dev, os.O_RDWR, 0)
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrNoFUSE, err)
+	f, err := os.OpenFile(dev, os.O_RDWR, 0)
+	if err != nil {
+		if !root && errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("%w: this user may not open %s (run as root, or give this user read and write access to %s, as the fuse3 package's udev rule does with mode 0666)", ErrNoFUSE, dev, dev)
 		}
-		f.Close()
-		return nil
+		return fmt.Errorf("%w: %v", ErrNoFUSE, err)
 	}
-	if fusermount() == "" {
-		return fmt.Errorf("%w: not root, and no fusermount3 or fusermount to mount with (install the fuse3 package)", ErrNotPermitted)
+	f.Close()
+	if !root && fusermount() == "" {
+		return fmt.Errorf("%w: not root, and no fusermount3 or fusermount to mount with (install the fuse3 package, or run as root)", ErrNotPermitted)
 	}
 	return nil
 }

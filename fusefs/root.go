@@ -10,8 +10,8 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
 
-	"github.com/bucketcache/bucketcache/entry"
-	"github.com/bucketcache/bucketcache/view"
+	"github.com/bucketcache/bucketcache/internal/view"
+	"github.com/bucketcache/bucketcache/shard"
 )
 
 // root is the filesystem's only directory.
@@ -83,7 +83,7 @@ func (r *root) errno(err error, fallback syscall.Errno) syscall.Errno {
 		return fallback
 	case errors.Is(err, view.ErrNotFound):
 		return syscall.ENOENT
-	case entry.IsDamage(err):
+	case shard.IsDamage(err):
 		return fallback
 	}
 	var en syscall.Errno

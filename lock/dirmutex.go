@@ -11,9 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ErrClosed is returned by a DirMutex's Lock and TryLock after Close.
-var ErrClosed = errors.New("lock: closed")
-
 // DirMutex is an exclusive lock, across goroutines and processes, on a lock
 // file inside a directory, made for locks taken often. It opens the
 // directory and the lock file once and keeps both open, so that taking and
@@ -30,10 +27,6 @@ var ErrClosed = errors.New("lock: closed")
 // link, the lock file deleted), Lock lets go, opens both afresh and starts
 // again. Without that check, two processes could each hold a lock on a
 // different file under the same name.
-//
-// A DirMutex and a Mutex or another DirMutex on the same lock file exclude
-// each other, in one process or several: each holds its own open file
-// description, and flock excludes between those.
 //
 // The directory is opened by the function given to NewDir, which decides how
 // to refuse symbolic links; the lock file is opened in it never through a
@@ -84,66 +77,25 @@ func NewDir(parent int, dir, file string, opts DirOptions) *DirMutex {
 }
 
 // Lock waits until it holds the lock or ctx is done, and returns the open
-// directory, valid until Unlock. It returns ctx.Err() if ctx ended first,
-// ErrClosed after Close, and an error naming the path if the directory or
-// the lock file cannot be opened or locked. Waiting for another process
-// costs no polling: a blocking flock runs in its own goroutine, and a
-// cancelled wait releases the lock as soon as that goroutine gets it.
+// directory, valid until Unlock. When ctx ends first it returns ctx.Err()
+// wrapped with the lock file's path, holding nothing. It returns ErrClosed
+// after Close, and an error naming the path if the directory or the lock
+// file cannot be opened or locked.
 func (m *DirMutex) Lock(ctx context.Context) (dirfd int, err error) {
-	select {
-	case m.sem <- struct{}{}:
-	case <-ctx.Done():
-		return -1, ctx.Err()
+	if _, err = acquire(ctx, m.sem, m, true); err != nil {
+		return -1, err
 	}
-	for {
-		if err := m.ready(); err != nil {
-			<-m.sem
-			return -1, err
-		}
-		err := flockRetry(m.fd, unix.LOCK_EX|unix.LOCK_NB)
-		if err == unix.EWOULDBLOCK {
-			var cancelled bool
-			cancelled, err = m.wait(ctx)
-			if cancelled {
-				return -1, ctx.Err() // the waiting goroutine releases sem
-			}
-		}
-		if ok, err := m.check(err); ok || err != nil {
-			if err != nil {
-				<-m.sem
-				return -1, err
-			}
-			return m.dirfd, nil
-		}
-	}
+	return m.dirfd, nil
 }
 
 // TryLock takes the lock if no goroutine or process holds it, without
 // waiting. It reports false, with a nil error, when the lock is held.
 func (m *DirMutex) TryLock() (dirfd int, ok bool, err error) {
-	select {
-	case m.sem <- struct{}{}:
-	default:
-		return -1, false, nil
+	ok, err = acquire(context.Background(), m.sem, m, false)
+	if !ok {
+		return -1, ok, err
 	}
-	for {
-		if err := m.ready(); err != nil {
-			<-m.sem
-			return -1, false, err
-		}
-		err := flockRetry(m.fd, unix.LOCK_EX|unix.LOCK_NB)
-		if err == unix.EWOULDBLOCK {
-			<-m.sem
-			return -1, false, nil
-		}
-		if ok, err := m.check(err); ok || err != nil {
-			if err != nil {
-				<-m.sem
-				return -1, false, err
-			}
-			return m.dirfd, true, nil
-		}
-	}
+	return m.dirfd, true, nil
 }
 
 // Unlock releases the lock; the files stay open for the next Lock. It must
@@ -152,7 +104,7 @@ func (m *DirMutex) Unlock() error {
 	err := flockRetry(m.fd, unix.LOCK_UN)
 	<-m.sem
 	if err != nil {
-		return m.wrap("unlock", m.file, err)
+		return m.wrapPath("unlock", m.file, err)
 	}
 	return nil
 }
@@ -180,7 +132,7 @@ func (m *DirMutex) ready() error {
 	// removed between its open and its stat has no name (ENOENT): open
 	// afresh.
 	for try := 0; ; try++ {
-		err := m.open()
+		err := m.openFiles()
 		if err == nil || !errors.Is(err, unix.ESTALE) && !errors.Is(err, unix.ENOENT) || try == 100 {
 			return err
 		}
@@ -188,8 +140,9 @@ func (m *DirMutex) ready() error {
 	}
 }
 
-// open opens the directory and the lock file, and records their identities.
-func (m *DirMutex) open() error {
+// openFiles opens the directory and the lock file, and records their
+// identities.
+func (m *DirMutex) openFiles() error {
 	dirfd, err := m.openDir()
 	if err != nil {
 		return err
@@ -197,47 +150,45 @@ func (m *DirMutex) open() error {
 	dirID, err := m.stat(dirfd, "")
 	if err != nil {
 		unix.Close(dirfd)
-		return m.wrap("stat", "", err)
+		return m.wrapPath("stat", "", err)
 	}
 	fd, err := openLockFile(dirfd, m.file, m.fresh)
 	if err != nil {
 		unix.Close(dirfd)
-		return m.wrap("open", m.file, err)
+		return m.wrapPath("open", m.file, err)
 	}
 	fileID, err := m.stat(fd, "")
 	if err != nil {
 		unix.Close(fd)
 		unix.Close(dirfd)
-		return m.wrap("stat", m.file, err)
+		return m.wrapPath("stat", m.file, err)
 	}
 	m.dirfd, m.fd, m.dirID, m.fileID = dirfd, fd, dirID, fileID
 	return nil
 }
 
-// wait blocks in flock until the lock is granted or ctx is done. When ctx
-// ends first it reports cancelled and leaves the token in sem to the
-// waiting goroutine, which unlocks (if it got the lock) and then releases
-// sem once flock returns. The files stay open meanwhile, since sem guards
-// them.
-func (m *DirMutex) wait(ctx context.Context) (cancelled bool, err error) {
-	fd := m.fd
-	return flockWait(ctx, fd, func(flockErr error) {
-		if flockErr == nil {
-			flockRetry(fd, unix.LOCK_UN)
-		}
-		<-m.sem
-	})
+// open readies the files (see ready) and returns the lock file's descriptor.
+func (m *DirMutex) open() (int, error) {
+	if err := m.ready(); err != nil {
+		return -1, err
+	}
+	return m.fd, nil
 }
 
-// check finishes a lock attempt whose flock returned flockErr. It reports
-// true when the lock is held on the file that the path names now, false
-// when the files were found moved, replaced or removed (they are then
-// unlocked and closed, for the caller to try again), or an error (nothing
-// held).
-func (m *DirMutex) check(flockErr error) (bool, error) {
+// keepsOpen is true: the files stay open between locks. After an abandoned
+// wait, the waiting goroutine holds sem until flock returns, so they stay
+// open meanwhile.
+func (m *DirMutex) keepsOpen() bool { return true }
+
+// check finishes a lock attempt whose flock on fd (the lock file, m.fd)
+// returned flockErr. It reports true when the lock is held on the file that
+// the path names now, false when the files were found moved, replaced or
+// removed (they are then unlocked and closed, for the caller to try again),
+// or an error (nothing held).
+func (m *DirMutex) check(fd int, flockErr error) (bool, error) {
 	if flockErr != nil {
 		m.closeFiles()
-		return false, m.wrap("flock", m.file, flockErr)
+		return false, m.wrapPath("flock", m.file, flockErr)
 	}
 	dir, err := m.stat(m.parent, m.dir)
 	if err == nil && dir == m.dirID {
@@ -258,7 +209,7 @@ func (m *DirMutex) check(flockErr error) (bool, error) {
 	if err != nil && !isGone(err) {
 		flockRetry(m.fd, unix.LOCK_UN)
 		m.closeFiles()
-		return false, m.wrap("stat", m.file, err)
+		return false, m.wrapPath("stat", m.file, err)
 	}
 	flockRetry(m.fd, unix.LOCK_UN)
 	m.closeFiles()
@@ -308,38 +259,11 @@ func (m *DirMutex) stat(dirfd int, name string) (fileStat, error) {
 	return fileStat{dev: unix.Mkdev(x.Dev_major, x.Dev_minor), ino: x.Ino, mode: uint32(x.Mode) & unix.S_IFMT}, nil
 }
 
-// isGone reports errors of a stat that mean the name no longer holds the
-// file: removed, or (on a network filesystem) replaced by another machine.
-func isGone(err error) bool {
-	return err == unix.ENOENT || err == unix.ENOTDIR || err == unix.ESTALE
-}
+// wrap names the lock file in err.
+func (m *DirMutex) wrap(op string, err error) error { return m.wrapPath(op, m.file, err) }
 
-// openLockFile opens (creating if needed) the lock file name in dirfd,
-// read-write if rw is set, else read-only: never through a symbolic link,
-// never inherited by children. Opening a directory read-write fails, and so
-// does creating one's name read-only (EISDIR).
-func openLockFile(dirfd int, name string, rw bool) (int, error) {
-	mode := unix.O_RDONLY
-	if rw {
-		mode = unix.O_RDWR
-	}
-	for try := 0; ; {
-		fd, err := unix.Openat(dirfd, name, mode|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666)
-		if err == unix.EINTR {
-			continue
-		}
-		if (err == unix.EEXIST || err == unix.ESTALE) && try < 100 {
-			// On GlusterFS, an O_CREAT open racing another machine's
-			// create of the same file fails with EEXIST, and one racing
-			// its removal with ESTALE: open it again.
-			try++
-			time.Sleep(time.Millisecond)
-			continue
-		}
-		return fd, err
-	}
-}
-
-func (m *DirMutex) wrap(op, name string, err error) error {
+// wrapPath names the file name in the directory (the directory itself when
+// name is empty) in err.
+func (m *DirMutex) wrapPath(op, name string, err error) error {
 	return fmt.Errorf("lock: %w", &fs.PathError{Op: op, Path: filepath.Join(m.path, name), Err: err})
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -206,8 +207,15 @@ func TestDirMutexLockHonoursContext(t *testing.T) {
 	}()
 	blockedOn(t, inode(t, filepath.Join(dir, "lock")))
 	cancel()
-	if err := <-got; !errors.Is(err, context.Canceled) {
-		t.Fatalf("Lock = %v, want context.Canceled", err)
+	if err := <-got; !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), filepath.Join(dir, "lock")) {
+		t.Fatalf("Lock = %v, want context.Canceled naming the lock file", err)
+	}
+	// Until the abandoned wait has given the lock back, the waiter's next
+	// Lock waits in this process, and honours its context there too.
+	short, cancelShort := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancelShort()
+	if _, err := waiter.Lock(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Lock while the abandoned wait is pending = %v, want context.DeadlineExceeded", err)
 	}
 	holder.Unlock()
 	// The abandoned wait must not keep the lock: both can take it again.

@@ -2,6 +2,7 @@ package lock
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -71,7 +72,7 @@ func TestLockHonoursContext(t *testing.T) {
 	errc := make(chan error)
 	go func() { errc <- waiter.Lock(ctx) }()
 	cancel()
-	if err := <-errc; err != context.Canceled {
+	if err := <-errc; !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), path) {
 		t.Fatalf("Lock after cancel: %v", err)
 	}
 	holder.Unlock()
@@ -91,7 +92,7 @@ func TestInProcessWaitHonoursContext(t *testing.T) {
 	m.Lock(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 	defer cancel()
-	if err := m.Lock(ctx); err != context.DeadlineExceeded {
+	if err := m.Lock(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v", err)
 	}
 	m.Unlock()

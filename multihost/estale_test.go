@@ -41,11 +41,11 @@ func TestStaleHandles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer local.Close()
-	kb, err := local.KeyBytes(key)
+	kb, err := engine(local).KeyBytes(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	entryPath := local.Store().Layout().EntryPath(shard.Hash(kb))
+	entryPath := engine(local).Store.Layout().EntryPath(shard.Hash(kb))
 	encoded := make([][]byte, versions+1)
 	for n := range encoded {
 		if err := local.Set(key, selfcheck.New(key, "A", uint64(n), 200)); err != nil {
@@ -57,8 +57,8 @@ func TestStaleHandles(t *testing.T) {
 	}
 
 	a, warm := openHosts[string, selfcheck.Value](t, bd, rel, bucket.Options{})
-	if a.Store().Layout() != local.Store().Layout() {
-		t.Fatalf("layouts differ: %v and %v", a.Store().Layout(), local.Store().Layout())
+	if engine(a).Store.Layout() != engine(local).Store.Layout() {
+		t.Fatalf("layouts differ: %v and %v", engine(a).Store.Layout(), engine(local).Store.Layout())
 	}
 	if err := a.Set(key, selfcheck.New(key, "A", 0, 200)); err != nil {
 		t.Fatal(err)

@@ -36,7 +36,7 @@ func TestFreshShardFromBothHosts(t *testing.T) {
 				defer wg.Done()
 				<-start
 				if i%4 < 2 {
-					_, errs[i] = host.Store().KeyLockPath([]byte("key"))
+					_, errs[i] = engine(host).Store.KeyLockPath([]byte("key"))
 				} else {
 					errs[i] = host.Set("key", i)
 				}

@@ -23,7 +23,7 @@ type lockArgs struct {
 	Dir    string // bucket directory through this host's mount
 	Lock   string // lock file through this host's mount
 	Marker string // marker file on local disk
-	Kind   string // "mutex" or "removable"
+	Kind   string // "mutex" (Unlock) or "remove" (Remove)
 	Rounds int
 }
 
@@ -54,13 +54,12 @@ func lockChild(t *testing.T, raw []byte) {
 		}
 	}
 	mu := lock.New(a.Lock)
-	rm := lock.NewRemovable(a.Lock)
 	for range a.Rounds {
 		var err error
 		if a.Kind == "mutex" {
 			err = mu.Lock(context.Background())
 		} else {
-			err = rm.Lock(context.Background())
+			err = mu.Lock(context.Background())
 		}
 		if err != nil {
 			fail(err)
@@ -88,7 +87,7 @@ func lockChild(t *testing.T, raw []byte) {
 		if a.Kind == "mutex" {
 			err = mu.Unlock()
 		} else {
-			err = rm.Remove()
+			err = mu.Remove()
 		}
 		if err != nil {
 			fail(err)
@@ -141,13 +140,14 @@ func lockAcrossHosts(t *testing.T, kind string, rounds int) {
 	fmt.Fprintf(os.Stderr, "FIGURES lock-%s: processes=4 hosts=2 increments=%d counter=%d overlaps=%d\n", kind, want, n, overlaps)
 }
 
-// TestMutexAcrossHosts: lock.Mutex, the shard lock, excludes across hosts.
+// TestMutexAcrossHosts: lock.Mutex (the trim lock), whose holder keeps the
+// lock file, excludes across hosts.
 func TestMutexAcrossHosts(t *testing.T) {
 	lockAcrossHosts(t, "mutex", map[bool]int{false: 60, true: 500}[long()])
 }
 
-// TestRemovableAcrossHosts: lock.Removable, the per-key lock of Memoize,
+// TestMutexRemoveAcrossHosts: lock.Mutex as the per-key lock of Memoize,
 // whose holder deletes the lock file, excludes across hosts.
-func TestRemovableAcrossHosts(t *testing.T) {
-	lockAcrossHosts(t, "removable", map[bool]int{false: 60, true: 500}[long()])
+func TestMutexRemoveAcrossHosts(t *testing.T) {
+	lockAcrossHosts(t, "remove", map[bool]int{false: 60, true: 500}[long()])
 }

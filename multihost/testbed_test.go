@@ -12,6 +12,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bucketcache/bucketcache/bucket"
+	"github.com/bucketcache/bucketcache/internal/childtest"
+	"github.com/bucketcache/bucketcache/internal/core"
 )
 
 const (
@@ -214,8 +218,11 @@ func (b *bed) partition(t *testing.T, how, host string) {
 	}
 }
 
+// TestMain leaves TestChild, which runs only in child processes, out of
+// ordinary runs (see package childtest), and takes the shared test bed down
+// after the tests.
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := childtest.Run(m, os.Getenv(childModeEnv) != "", "TestChild")
 	if pair.bed != nil {
 		if err := pair.bed.down(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -226,3 +233,6 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// engine is b's engine, for tests that look beneath the Bucket.
+func engine[K, V any](b *bucket.Bucket[K, V]) *core.Engine[K, V] { return core.Of[K, V](b) }

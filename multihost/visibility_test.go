@@ -33,7 +33,7 @@ func openHosts[K, V any](t testing.TB, bd *bed, rel string, opts bucket.Options)
 func TestSharedModeDetected(t *testing.T) {
 	bd := pairBed(t)
 	a, _ := openHosts[string, int](t, bd, bd.bucketDir(t), bucket.Options{})
-	if !a.Store().Options().SharedFilesystem {
+	if !engine(a).Store.Config().SharedFilesystem {
 		t.Fatal("SharedFilesystem is off on a GlusterFS mount")
 	}
 }

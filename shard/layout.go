@@ -1,16 +1,3 @@
-// Package shard maps canonical key bytes to files inside a bucket directory
-// and records the bucket's layout so that every process agrees on it.
-//
-// A key's bytes hash with xxhash64. The hash picks a shard directory (hash
-// modulo the shard count, named in lowercase hex) and names the entry file
-// (the full hash in hex, plus ".bc"). File names never contain key text, so a
-// hostile key cannot name a path outside the bucket.
-//
-// The shard count and the format version are written once, atomically, into
-// the metadata file BUCKETCACHE at the bucket's root, by whichever process
-// creates the bucket first. Every later Open, in any process, reads them from
-// there; asking for a different shard count is an error, never a silent
-// misplacement of entries.
 package shard
 
 import (
@@ -122,5 +109,41 @@ func KeyLockName(h uint64) string {
 	return strings.TrimSuffix(EntryName(h), EntrySuffix) + KeyLockSuffix
 }
 
-// IsTempName reports whether name is a temporary file's name.
-func IsTempName(name string) bool { return strings.HasPrefix(name, TempPrefix) }
+// IsKeyLockName reports whether name is a per-key lock file's name, exactly
+// as KeyLockName makes it.
+func IsKeyLockName(name string) bool {
+	hex, ok := strings.CutSuffix(name, KeyLockSuffix)
+	_, entry := ParseEntryName(hex + EntrySuffix)
+	return ok && entry
+}
+
+// TempName is the name of a temporary file in which process pid writes,
+// as its seq-th write, a new version of the entry file for hash h.
+func TempName(h uint64, pid int, seq uint64) string {
+	return TempPrefix + EntryName(h) + "." + strconv.Itoa(pid) + "." + strconv.FormatUint(seq, 10)
+}
+
+// IsTempName reports whether name is a temporary file's name exactly as
+// TempName makes it. Nothing else is ever removed as a temporary file, so a
+// file of another program's that merely starts with TempPrefix is safe.
+func IsTempName(name string) bool {
+	rest, ok := strings.CutPrefix(name, TempPrefix)
+	if !ok || len(rest) < 16+len(EntrySuffix) {
+		return false
+	}
+	if _, ok := ParseEntryName(rest[:16+len(EntrySuffix)]); !ok {
+		return false
+	}
+	tail, ok := strings.CutPrefix(rest[16+len(EntrySuffix):], ".")
+	pid, seq, found := strings.Cut(tail, ".")
+	return ok && found && isDigits(pid) && isDigits(seq)
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // MetaName is the name of the metadata file at a bucket's root.
@@ -20,23 +21,43 @@ const FormatVersion = 1
 // ErrNotBucket reports a directory that has no bucket metadata file.
 var ErrNotBucket = errors.New("not a bucket directory (no " + MetaName + " file)")
 
+// ErrForeign reports a directory that holds files but no bucket metadata
+// file: another program's, which a bucket must not take over by accident
+// (Prune would then remove whatever looked like its files). Adopt takes it
+// over on purpose.
+var ErrForeign = errors.New("directory is not empty and is not a bucket (no " + MetaName + " file); refusing to adopt it")
+
 type meta struct {
 	Format int `json:"format"`
 	Shards int `json:"shards"`
 }
 
-// Open reads the layout recorded in dir, recording one first if dir has none.
-// count 0 accepts whatever is recorded (DefaultCount for a new bucket); any
-// other count must match the recorded one. dir must exist.
+// Open reads the layout recorded in dir, recording one first if dir has none
+// and is empty; a non-empty directory without a record is refused with an
+// error wrapping ErrForeign, and left unchanged. count 0 accepts whatever is
+// recorded (DefaultCount for a new bucket); any other count must match the
+// recorded one. dir must exist.
 //
 // Two processes creating the same bucket at once agree: the record is
 // published with link(2), which fails for the second, who then reads the
 // first's record and checks it.
-func Open(dir string, count int) (Layout, error) {
+func Open(dir string, count int) (Layout, error) { return open(dir, count, false) }
+
+// Adopt is Open, but records a layout in a non-empty directory too: the
+// caller takes the directory's files under the bucket's rules on purpose.
+// Files whose names the format does not use stay untouched all the same.
+func Adopt(dir string, count int) (Layout, error) { return open(dir, count, true) }
+
+func open(dir string, count int, adopt bool) (Layout, error) {
 	if count < 0 || count > MaxCount {
 		return Layout{}, fmt.Errorf("bucket %s: shard count %d out of range 0..%d", dir, count, MaxCount)
 	}
 	m, err := readMeta(dir)
+	if errors.Is(err, ErrNotBucket) && !adopt {
+		if ferr := checkEmpty(dir); ferr != nil {
+			return Layout{}, ferr
+		}
+	}
 	if errors.Is(err, ErrNotBucket) {
 		want := count
 		if want == 0 {
@@ -61,6 +82,28 @@ func Read(dir string) (Layout, error) {
 		return Layout{}, err
 	}
 	return New(m.Shards)
+}
+
+// checkEmpty returns an error wrapping ErrForeign if dir holds anything but
+// what another process creating a bucket there at this moment makes: its
+// temporary record, the counters file, and the record itself, published
+// since this process looked for it (createMeta then finds and reads it).
+func checkEmpty(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("bucket %s: %w", dir, err)
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return fmt.Errorf("bucket %s: %w", dir, err)
+	}
+	for _, name := range names {
+		if name != CountersName && name != MetaName && !strings.HasPrefix(name, TempPrefix+MetaName+"-") {
+			return fmt.Errorf("bucket %s: %w (it holds %q; set Adopt to use it anyway)", dir, ErrForeign, name)
+		}
+	}
+	return nil
 }
 
 func readMeta(dir string) (meta, error) {

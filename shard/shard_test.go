@@ -123,6 +123,46 @@ func TestOpenConcurrentCreatorsAgree(t *testing.T) {
 	}
 }
 
+// TestOpenWhileAnotherPublishes is the moment between an Open's look for
+// the record (none yet) and its look at what else the directory holds, in
+// which another creator published the record: that Open must use the
+// bucket, not call the directory foreign.
+func TestOpenWhileAnotherPublishes(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Open(dir, 64); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkEmpty(dir); err != nil {
+		t.Fatalf("a directory holding a bucket another process just made: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "stranger"), nil, 0o644)
+	if err := checkEmpty(dir); !errors.Is(err, ErrForeign) {
+		t.Fatalf("a directory holding another file: %v", err)
+	}
+}
+
+// TestOpenConcurrentSameCount has many creators of one layout open a fresh
+// directory at once, as processes starting together do: every one must
+// succeed.
+func TestOpenConcurrentSameCount(t *testing.T) {
+	for range 20 {
+		dir := t.TempDir()
+		var wg sync.WaitGroup
+		errs := make([]error, 16)
+		for i := range errs {
+			wg.Go(func() {
+				_, errs[i] = Open(dir, 64)
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("creator %d: %v", i, err)
+			}
+		}
+	}
+}
+
 func TestMalformedMeta(t *testing.T) {
 	for _, content := range []string{"", "{", `{"format":9,"shards":256}`, `{"format":1,"shards":0}`, `{"format":1,"shards":256,"x":1}`} {
 		dir := t.TempDir()

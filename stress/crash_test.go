@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/bucketcache/bucketcache/bucket"
-	"github.com/bucketcache/bucketcache/canon"
+	"github.com/bucketcache/bucketcache/internal/canon"
 	"github.com/bucketcache/bucketcache/internal/selfcheck"
 )
 
@@ -207,7 +207,7 @@ func crashRound(t *testing.T, rng *rand.Rand, seed uint64, work string, r int, p
 // (or as absent when expired).
 func verifyEntry(t testing.TB, b *vbucket, kb string) {
 	t.Helper()
-	rec, err := b.Store().Get([]byte(kb))
+	rec, err := engine(b).Store.Get([]byte(kb))
 	if isNotFound(err) {
 		return // expired
 	}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bucketcache/bucketcache/bucket"
+	"github.com/bucketcache/bucketcache/internal/core"
 	"github.com/bucketcache/bucketcache/internal/selfcheck"
 )
 
@@ -233,3 +234,6 @@ func (e *errorBudget) count() int {
 	defer e.mu.Unlock()
 	return e.n
 }
+
+// engine is b's engine, for tests that look beneath the Bucket.
+func engine[K, V any](b *bucket.Bucket[K, V]) *core.Engine[K, V] { return core.Of[K, V](b) }

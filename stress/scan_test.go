@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bucketcache/bucketcache/entry"
 	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/shard"
 )
@@ -19,6 +18,7 @@ type dirScan struct {
 	Keys      []string // their canonical keys
 	Damaged   []string // entry-named files that are not (with the reason)
 	Foreign   []string // whole entries under another key's name (moved or copied there)
+	Unowned   []string // entry-named files without the entry magic: not the bucket's, never removed
 	Dirs      []string // directories under an entry's name
 	Temps     []string // temporary files
 	Links     []string // symlinks anywhere in the bucket
@@ -86,6 +86,8 @@ func (s *dirScan) scanShard(t testing.TB, dir string, layout shard.Layout, i int
 			key, err := checkEntryFile(path, h, layout, i)
 			if errors.Is(err, errForeign) {
 				s.Foreign = append(s.Foreign, path)
+			} else if shard.ReasonOf(err).Foreign() {
+				s.Unowned = append(s.Unowned, path)
 			} else if err != nil {
 				s.Damaged = append(s.Damaged, fmt.Sprintf("%s: %v", path, err))
 			} else {
@@ -124,7 +126,7 @@ func checkEntryFile(path string, h uint64, layout shard.Layout, i int) (string, 
 	if err != nil {
 		return "", err
 	}
-	e, err := entry.Decode(data)
+	e, err := shard.Decode(data)
 	if err != nil {
 		return "", err
 	}

@@ -13,11 +13,10 @@ import (
 
 	"github.com/bucketcache/bucketcache/bucket"
 	"github.com/bucketcache/bucketcache/deferred"
-	"github.com/bucketcache/bucketcache/entry"
 	"github.com/bucketcache/bucketcache/fusefs"
 	"github.com/bucketcache/bucketcache/internal/selfcheck"
+	"github.com/bucketcache/bucketcache/internal/view"
 	"github.com/bucketcache/bucketcache/shard"
-	"github.com/bucketcache/bucketcache/view"
 )
 
 // sentinelWriter marks the values of sentinel entries: a value written by
@@ -27,7 +26,7 @@ const sentinelWriter = "SENTINEL"
 // sentinelEntry is a valid entry file for key, holding a sentinel value.
 func sentinelEntry(t testing.TB, b *vbucket, key string) []byte {
 	t.Helper()
-	kb, err := b.KeyBytes(key)
+	kb, err := engine(b).KeyBytes(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +34,7 @@ func sentinelEntry(t testing.TB, b *vbucket, key string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return entry.Append(nil, "json", time.Now().UnixNano(), 0, kb, data)
+	return shard.Append(nil, "json", time.Now().UnixNano(), 0, kb, data)
 }
 
 // symlinkCase is one kind of planted symlink.
@@ -85,7 +84,7 @@ var symlinkCases = []symlinkCase{
 			writeFile(t, filepath.Join(target, "0000000000000000"+shard.KeyLockSuffix), []byte("a key-lock-looking sentinel\n"))
 			// No "lock" file: a lock taken through the symlink would create one.
 		}
-		sdir := filepath.Join(dir, b.Store().Layout().DirName(0))
+		sdir := filepath.Join(dir, engine(b).Store.Layout().DirName(0))
 		if fi, err := os.Lstat(sdir); err == nil && fi.IsDir() {
 			// The real shard directory goes aside, inside the bucket's parent
 			// (watched like the rest of it from now on).
@@ -97,7 +96,7 @@ var symlinkCases = []symlinkCase{
 	}},
 	{"shard lock file", func(t *testing.T, b *vbucket, dir, outside string) {
 		// Dangling: a lock taken through it would create the target.
-		relink(t, filepath.Join(dir, b.Store().Layout().DirName(0), shard.LockName), filepath.Join(outside, "lock-target"))
+		relink(t, filepath.Join(dir, engine(b).Store.Layout().DirName(0), shard.LockName), filepath.Join(outside, "lock-target"))
 	}},
 	{"key lock file", func(t *testing.T, b *vbucket, dir, outside string) {
 		target := filepath.Join(outside, "keylock-target")
@@ -114,7 +113,7 @@ var symlinkCases = []symlinkCase{
 		if _, err := os.Stat(target); err != nil {
 			writeFile(t, target, []byte("sentinel\n"))
 		}
-		relink(t, filepath.Join(dir, b.Store().Layout().DirName(0), shard.TempPrefix+"planted"), target)
+		relink(t, filepath.Join(dir, engine(b).Store.Layout().DirName(0), shard.TempName(0, 4321, 1)), target)
 	}},
 	{"counters file", func(t *testing.T, b *vbucket, dir, outside string) {
 		target := filepath.Join(outside, "counters-target")
@@ -273,7 +272,7 @@ func plantedSymlink(t *testing.T, sc symlinkCase, bin string, mount bool) int {
 		})
 	}
 	if bin != "" {
-		kb, _ := warm.KeyBytes(victim)
+		kb, _ := engine(warm).KeyBytes(victim)
 		for _, args := range [][]string{{"ls", dir}, {"get", dir, view.Name(kb)}, {"stats", dir}, {"verify", dir}, {"verify", "-fix", dir}, {"prune", dir}} {
 			step("bucketfs "+args[0], func() {
 				out, _ := runBucketfs(t, bin, args...)

@@ -10,11 +10,10 @@ import (
 	"time"
 
 	"github.com/bucketcache/bucketcache/bucket"
-	"github.com/bucketcache/bucketcache/canon"
-	"github.com/bucketcache/bucketcache/entry"
 	"github.com/bucketcache/bucketcache/fusefs"
+	"github.com/bucketcache/bucketcache/internal/canon"
+	"github.com/bucketcache/bucketcache/internal/view"
 	"github.com/bucketcache/bucketcache/shard"
-	"github.com/bucketcache/bucketcache/view"
 )
 
 // benchMount mounts dir for the length of one benchmark.
@@ -114,7 +113,7 @@ func tenThousand(b *testing.B) string {
 		now := time.Now().UnixNano()
 		for i := range 10000 {
 			key, _ := canon.Marshal(fmt.Sprintf("key-%05d", i))
-			buf := entry.Append(nil, "json", now, 0, key, []byte(fmt.Sprintf(`{"n":%d}`, i)))
+			buf := shard.Append(nil, "json", now, 0, key, []byte(fmt.Sprintf(`{"n":%d}`, i)))
 			if tenKErr = os.WriteFile(filepath.Join(tenKDir, l.EntryPath(shard.Hash(key))), buf, 0o644); tenKErr != nil {
 				return
 			}

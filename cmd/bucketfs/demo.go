@@ -237,7 +237,7 @@ func demo(dir string, p func(string, ...any), stdout io.Writer) error {
 // extended attributes, and unmounts; or says why it cannot.
 func demoMount(dir string, clk *demoClock, p func(string, ...any)) error {
 	if err := fusefs.CheckFUSE(); err != nil {
-		p("    FUSE is not available here, so no mount (%v).", err)
+		p("%s", wrap("No mount here: "+err.Error()+".", "    ", 78))
 		return nil
 	}
 	mnt, err := os.MkdirTemp("", "bucketcache-demo-mnt-")
@@ -247,7 +247,7 @@ func demoMount(dir string, clk *demoClock, p func(string, ...any)) error {
 	defer os.Remove(mnt)
 	srv, err := fusefs.Mount(dir, mnt, fusefs.Options{Now: clk.Now})
 	if err != nil {
-		p("    Could not mount, so no FUSE view (%v).", err)
+		p("%s", wrap("No mount here: "+err.Error()+".", "    ", 78))
 		return nil
 	}
 	defer func() {
@@ -295,4 +295,21 @@ func demoMount(dir string, clk *demoClock, p func(string, ...any)) error {
 	}
 	p("    Unmounted.")
 	return nil
+}
+
+// wrap breaks text into lines of at most width columns (longer words stay
+// whole), each starting with indent.
+func wrap(text, indent string, width int) string {
+	var lines []string
+	line := indent
+	for _, w := range strings.Fields(text) {
+		if line != indent && len(line)+1+len(w) > width {
+			lines, line = append(lines, line), indent
+		}
+		if line != indent {
+			line += " "
+		}
+		line += w
+	}
+	return strings.Join(append(lines, line), "\n")
 }

@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,10 +24,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bucketcache/bucketcache/bucket"
-	"github.com/bucketcache/bucketcache/canon"
 	"github.com/bucketcache/bucketcache/fusefs"
+	"github.com/bucketcache/bucketcache/internal/canon"
+	"github.com/bucketcache/bucketcache/internal/view"
 	"github.com/bucketcache/bucketcache/shard"
-	"github.com/bucketcache/bucketcache/view"
 )
 
 // binary is the bucketfs command, built once by TestMain.
@@ -121,7 +123,7 @@ func sample(t testing.TB, dir string) map[string]string {
 	must(t, ints.Set(7, "seven"))
 	gb := open[string, city](t, dir, bucket.Options{Codec: bucket.Gob})
 	must(t, gb.Set("gob", city{"G", 3}))
-	gobValue, err := gb.Encode(city{"G", 3})
+	gobValue, err := bucket.Gob.Marshal(city{"G", 3})
 	must(t, err)
 	return map[string]string{
 		"paris":     "{\n  \"Name\": \"Paris\",\n  \"Pop\": 2\n}\n",
@@ -154,19 +156,123 @@ func lines(s string) []string {
 func TestHelpAndUsage(t *testing.T) {
 	r := bucketfs(t, "help")
 	r.want(t, 0)
-	for _, s := range []string{"Exit codes:", "bucketfs mount", "bucketfs verify [-fix]", "  5  mount:"} {
+	for _, s := range []string{"Exit codes:", "bucketfs mount", "bucketfs verify [-fix]", "  5  mount:", "bucketfs version", "after --"} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("help lacks %q", s)
 		}
 	}
 	bucketfs(t).want(t, 2, "Usage:")
 	bucketfs(t, "frobnicate").want(t, 2, `unknown subcommand "frobnicate"`)
-	bucketfs(t, "ls").want(t, 2, "want 1 arguments")
-	bucketfs(t, "get", "x").want(t, 2, "want 2 arguments")
+	bucketfs(t, "ls").want(t, 2, "takes 1 argument (BUCKET_DIR), got 0", "usage: bucketfs ls [-l] BUCKET_DIR")
+	bucketfs(t, "get", "x").want(t, 2, "takes 2 arguments (BUCKET_DIR NAME), got 1")
 	bucketfs(t, "ls", "-nope", "x").want(t, 2, "flag provided but not defined")
 	bucketfs(t, "mount", "a").want(t, 2)
-	bucketfs(t, "demo", "extra").want(t, 2)
-	bucketfs(t, "ls", "-h").want(t, 0, "usage: bucketfs ls")
+	bucketfs(t, "demo", "extra").want(t, 2, "takes no arguments")
+	bucketfs(t, "ls", "-h").want(t, 0)
+}
+
+// TestSubcommandHelp checks that every subcommand's -h (and help NAME)
+// says what it does, lists its flags and gives an example, on stdout.
+func TestSubcommandHelp(t *testing.T) {
+	flags := map[string][]string{"mount": {"-allow-other", "-debug"}, "ls": {"-l"}, "verify": {"-fix"}, "demo": {"-keep"}}
+	for _, c := range commands {
+		if c.run == nil {
+			t.Fatalf("subcommand %s has no function", c.name)
+		}
+		var out, errb bytes.Buffer
+		if code := run([]string{c.name, "-h"}, &out, &errb); code != 0 || errb.Len() > 0 {
+			t.Errorf("%s -h: exit %d, stderr %q", c.name, code, errb.String())
+		}
+		help := out.String()
+		wants := append([]string{"usage: bucketfs " + c.name, c.about[:20], "Example:\n  bucketfs " + c.name}, flags[c.name]...)
+		if len(flags[c.name]) > 0 {
+			wants = append(wants, "Flags (before or after the arguments):")
+		}
+		for _, w := range wants {
+			if !strings.Contains(help, w) {
+				t.Errorf("%s -h lacks %q:\n%s", c.name, w, help)
+			}
+		}
+		if len(strings.Split(help, "\n")) < 6 {
+			t.Errorf("%s -h is only a usage line:\n%s", c.name, help)
+		}
+		var again bytes.Buffer
+		if code := run([]string{"help", c.name}, &again, io.Discard); code != 0 || again.String() != help {
+			t.Errorf("help %s (exit %d) differs from %s -h:\n%s", c.name, code, c.name, again.String())
+		}
+	}
+}
+
+// TestErrorsPrintedOnce checks that a usage error is one message and one
+// usage line, not the flag package's text and then ours.
+func TestErrorsPrintedOnce(t *testing.T) {
+	for _, args := range [][]string{{"ls", "-nope", "x"}, {"verify", "-fix=maybe", "x"}, {"ls", "a", "b"}, {"get", "-l", "a", "b"}} {
+		var out, errb bytes.Buffer
+		if code := run(args, &out, &errb); code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
+		msg := errb.String()
+		if got := lines(msg); len(got) != 2 || strings.Count(msg, "bucketfs "+args[0]+":") != 1 || !strings.Contains(msg, "-h for help") {
+			t.Errorf("%q: stderr %q, want one error line and one usage line", args, msg)
+		}
+	}
+}
+
+// TestFlagsAfterArguments checks that flags are taken wherever they stand,
+// and that -- ends them.
+func TestFlagsAfterArguments(t *testing.T) {
+	for _, c := range []struct {
+		args, want []string
+		long       bool
+	}{
+		{[]string{"-l", "d"}, []string{"d"}, true},
+		{[]string{"d", "-l"}, []string{"d"}, true},
+		{[]string{"d", "--l=true"}, []string{"d"}, true},
+		{[]string{"d"}, []string{"d"}, false},
+		{[]string{"--", "-l"}, []string{"-l"}, false},
+		{[]string{"-l", "--", "-d"}, []string{"-d"}, true},
+	} {
+		fl := flag.NewFlagSet("ls", flag.ContinueOnError)
+		long := fl.Bool("l", false, "")
+		got, err := parse(fl, c.args, io.Discard, "BUCKET_DIR")
+		if err != nil || !slices.Equal(got, c.want) || *long != c.long {
+			t.Errorf("parse(%q) = %q, -l %v, %v; want %q, -l %v", c.args, got, *long, err, c.want, c.long)
+		}
+	}
+	fl := flag.NewFlagSet("get", flag.ContinueOnError)
+	if got, err := parse(fl, []string{"d", "--", "-name"}, io.Discard, "BUCKET_DIR", "NAME"); err != nil || !slices.Equal(got, []string{"d", "-name"}) {
+		t.Errorf("get d -- -name: %q, %v", got, err)
+	}
+
+	// And through the command itself.
+	dir := t.TempDir()
+	sample(t, dir)
+	before, after := bucketfs(t, "ls", "-l", dir), bucketfs(t, "ls", dir, "-l")
+	after.want(t, 0)
+	if after.stdout != before.stdout || !strings.Contains(after.stdout, "  raw  ") {
+		t.Errorf("ls DIR -l:\n%s\nls -l DIR:\n%s", after.stdout, before.stdout)
+	}
+	bucketfs(t, "verify", dir, "-fix").want(t, 0)
+}
+
+func TestVersion(t *testing.T) {
+	r := bucketfs(t, "version")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "github.com/bucketcache/bucketcache") || !strings.Contains(r.stdout, runtime.Version()) || len(lines(r.stdout)) != 1 {
+		t.Errorf("version = %q", r.stdout)
+	}
+	if v := bucketfs(t, "--version"); v.stdout != r.stdout {
+		t.Errorf("--version = %q, version = %q", v.stdout, r.stdout)
+	}
+	bucketfs(t, "version", "extra").want(t, 2)
+}
+
+func TestCount(t *testing.T) {
+	for n, want := range map[int]string{0: "0 files", 1: "1 file", 2: "2 files", 1000: "1000 files"} {
+		if got := count(n, "file"); got != want {
+			t.Errorf("count(%d) = %q, want %q", n, got, want)
+		}
+	}
 }
 
 func TestBucketErrors(t *testing.T) {
@@ -248,7 +354,11 @@ func TestGetDamaged(t *testing.T) {
 	must(t, err)
 	data[len(data)-1] ^= 1
 	must(t, os.WriteFile(path, data, 0o644))
-	bucketfs(t, "get", dir, "r").want(t, 1, "damaged", "body checksum mismatch", path)
+	// A damaged entry is a miss, as on every surface, and the error says why.
+	bucketfs(t, "get", dir, "r").want(t, 4, "damaged", "body checksum mismatch", path)
+	if got := bucketfs(t, "ls", dir).stdout; got != "" {
+		t.Errorf("ls lists a damaged entry: %q", got)
+	}
 }
 
 func entryFile(t testing.TB, dir, key string) string {
@@ -282,7 +392,9 @@ func damagedBucket(t *testing.T) string {
 		data[off] ^= 1
 		must(t, os.WriteFile(path, data, 0o644))
 	}
-	tmp := filepath.Join(filepath.Dir(entryFile(t, dir, "a")), shard.TempPrefix+"abandoned")
+	a := entryFile(t, dir, "a")
+	h, _ := shard.ParseEntryName(filepath.Base(a))
+	tmp := filepath.Join(filepath.Dir(a), shard.TempName(h, 99999, 1))
 	must(t, os.WriteFile(tmp, []byte("half an entry"), 0o644))
 	return dir
 }
@@ -292,8 +404,8 @@ func TestStats(t *testing.T) {
 	r := bucketfs(t, "stats", dir)
 	r.want(t, 0)
 	for _, s := range []string{
-		"entries    3 live", // body's header is sound: only verify finds it
-		"expired    1,", "damaged    1,", "temporary  1,", "codecs     json 3", "per shard  min 0",
+		"entries    2 live", // body's value is damaged: stats checks in full, as ls does
+		"expired    1,", "damaged    2,", "temporary  1,", "codecs     json 2", "per shard  min 0",
 	} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("stats lacks %q:\n%s", s, r.stdout)
@@ -328,7 +440,7 @@ func TestVerify(t *testing.T) {
 	dir := damagedBucket(t)
 	r := bucketfs(t, "verify", dir)
 	r.want(t, 1, "2 damaged entry files remain; run verify -fix")
-	for _, s := range []string{entryFile(t, dir, "body") + ": body checksum mismatch (left in place)", entryFile(t, dir, "head") + ": header checksum mismatch", "checked 5 entry files: 3 sound (1 of them expired), 2 damaged"} {
+	for _, s := range []string{entryFile(t, dir, "body") + ": body checksum mismatch (left in place)", entryFile(t, dir, "head") + ": header checksum mismatch", "checked 5 entry files: 3 sound, 2 damaged"} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("verify lacks %q:\n%s", s, r.stdout)
 		}
@@ -347,6 +459,15 @@ func TestVerify(t *testing.T) {
 		t.Errorf("verify -fix removed a sound entry: %v", err)
 	}
 	bucketfs(t, "verify", dir).want(t, 0)
+
+	// One of each: singular nouns and verbs.
+	dir = damagedBucket(t)
+	must(t, os.Remove(entryFile(t, dir, "head")))
+	r = bucketfs(t, "verify", dir)
+	r.want(t, 1, "1 damaged entry file remains; run verify -fix")
+	if !strings.Contains(r.stdout, "checked 4 entry files: 3 sound, 1 damaged") {
+		t.Errorf("verify with one damaged file:\n%s", r.stdout)
+	}
 }
 
 func TestPrune(t *testing.T) {
@@ -356,13 +477,31 @@ func TestPrune(t *testing.T) {
 	if !strings.Contains(r.stdout, "pruned 3 files") || !strings.Contains(r.stdout, "1 expired, 1 damaged, 1 temporary") {
 		t.Errorf("prune: %s", r.stdout)
 	}
-	if got := lines(bucketfs(t, "ls", dir).stdout); !slices.Equal(got, []string{"a", "b", "body"}) {
+	if got := lines(bucketfs(t, "ls", dir).stdout); !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("after prune, ls = %q", got)
 	}
+	// The damage inside body's value shows only when values are read.
+	bucketfs(t, "verify", dir).want(t, 1, "1 damaged entry file remains")
+	r = bucketfs(t, "prune", "-full", dir)
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "pruned 1 file,") || !strings.Contains(r.stdout, "0 expired, 1 damaged") {
+		t.Errorf("prune -full: %s", r.stdout)
+	}
+	if _, err := os.Stat(entryFile(t, dir, "body")); !os.IsNotExist(err) {
+		t.Errorf("prune -full left the entry with a damaged value: %v", err)
+	}
+	bucketfs(t, "verify", dir).want(t, 0)
 	r = bucketfs(t, "prune", dir)
 	r.want(t, 0)
 	if !strings.Contains(r.stdout, "pruned 0 files") {
 		t.Errorf("second prune: %s", r.stdout)
+	}
+	a := entryFile(t, dir, "a")
+	h, _ := shard.ParseEntryName(filepath.Base(a))
+	must(t, os.WriteFile(filepath.Join(filepath.Dir(a), shard.TempName(h, 99999, 2)), []byte("half an entry"), 0o644))
+	r = bucketfs(t, "prune", dir)
+	if !strings.Contains(r.stdout, "pruned 1 file,") {
+		t.Errorf("prune of one file: %s", r.stdout)
 	}
 }
 
@@ -393,14 +532,21 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo left %s behind: %v", m[1], err)
 	}
 
-	// Without FUSE (an ordinary user on a machine without fusermount), the
-	// demo says so in one line and still succeeds.
-	if os.Geteuid() == 0 && !haveFusermount() {
+	// Without FUSE (an ordinary user without fusermount or without access
+	// to /dev/fuse), the demo says what to do, as mount does, and still
+	// succeeds.
+	if nobodyCannotMount() {
 		cmd := exec.Command(binary, "demo")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
 		out, err := cmd.Output()
-		if err != nil || !strings.Contains(string(out), "no mount (") || !strings.Contains(string(out), "runs: 1, memo hits: 1") {
+		said := strings.Join(strings.Fields(string(out)), " ")
+		if err != nil || !strings.Contains(said, "No mount here: ") || !strings.Contains(said, "run as root") || !strings.Contains(said, "runs: 1, memo hits: 1") {
 			t.Errorf("demo as nobody: %v\n%s", err, out)
+		}
+		if errb.Len() > 0 {
+			t.Errorf("demo as nobody wrote to stderr: %q", errb.String())
 		}
 	}
 
@@ -527,7 +673,7 @@ func TestMountBusyThenLazy(t *testing.T) {
 	defer f.Close()
 	must(t, s.cmd.Process.Signal(syscall.SIGINT))
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(s.stderr.String(), "busy") {
+	for !strings.Contains(s.stderr.String(), "still in use") {
 		if time.Now().After(deadline) {
 			t.Fatalf("no busy message; stderr %q", s.stderr.String())
 		}
@@ -535,6 +681,12 @@ func TestMountBusyThenLazy(t *testing.T) {
 	}
 	if !isMounted(mnt) {
 		t.Fatalf("unmounted although busy")
+	}
+	// It names this process and the file it holds, and says what to do.
+	for _, w := range []string{fmt.Sprintf("(pid %d): paris", os.Getpid()), "Close these files", "Interrupt again to unmount"} {
+		if !strings.Contains(s.stderr.String(), w) {
+			t.Errorf("busy message lacks %q: %q", w, s.stderr.String())
+		}
 	}
 	must(t, s.cmd.Process.Signal(syscall.SIGINT))
 	deadline = time.Now().Add(10 * time.Second)
@@ -584,11 +736,12 @@ func TestMountErrors(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	must(t, os.WriteFile(file, nil, 0o644))
 	bucketfs(t, "mount", dir, file).want(t, 5, file, "not a directory")
-	if os.Geteuid() != 0 || haveFusermount() {
+	if !nobodyCannotMount() {
 		return
 	}
 	// As an ordinary user on a machine without fusermount (or with
-	// /dev/fuse closed to that user), mounting is refused.
+	// /dev/fuse closed to that user), mounting is refused with a sentence
+	// that says what to do, and nothing else.
 	shared, err := os.MkdirTemp("", "bucketfs-nobody-")
 	must(t, err)
 	defer os.RemoveAll(shared)
@@ -618,8 +771,10 @@ func TestMountErrors(t *testing.T) {
 		t.Fatalf("bucketfs mount as nobody mounted, or hung; stderr %q", errb.String())
 	}
 	t.Logf("as nobody: %s", errb.String())
-	if code := cmd.ProcessState.ExitCode(); code != 5 || !regexp.MustCompile(`FUSE is not available|not permitted`).MatchString(errb.String()) {
-		t.Fatalf("mount as nobody: exit %d, stderr %q; want 5 and a clear reason", code, errb.String())
+	msg := errb.String()
+	if code := cmd.ProcessState.ExitCode(); code != 5 || !regexp.MustCompile(`FUSE is not available|not permitted`).MatchString(msg) ||
+		!strings.Contains(msg, "run as root") || len(lines(msg)) != 1 || strings.Contains(msg, "exited with code") {
+		t.Fatalf("mount as nobody: exit %d, stderr %q; want 5 and one line saying what to do", code, msg)
 	}
 }
 
@@ -646,6 +801,17 @@ func TestNameOfAwkwardKeyMatches(t *testing.T) {
 	if g.stdout != "1\n" {
 		t.Fatalf("get = %q", g.stdout)
 	}
+}
+
+// nobodyCannotMount reports whether this test runs as root (so it can
+// become nobody) on a machine where nobody cannot mount: no fusermount, or
+// a /dev/fuse that others may not read and write.
+func nobodyCannotMount() bool {
+	if os.Geteuid() != 0 {
+		return false
+	}
+	fi, err := os.Stat(fusefs.DevFUSE)
+	return !haveFusermount() || err != nil || fi.Mode().Perm()&0o006 != 0o006
 }
 
 // haveFusermount reports whether ordinary users could mount here.

@@ -1,21 +1,22 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
-	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 
+	"github.com/bucketcache/bucketcache/internal/store"
+	"github.com/bucketcache/bucketcache/internal/view"
 	"github.com/bucketcache/bucketcache/shard"
-	"github.com/bucketcache/bucketcache/store"
-	"github.com/bucketcache/bucketcache/view"
 )
 
-// cmdStats counts what the bucket holds, reading headers only.
+// cmdStats counts what the bucket holds, checking every entry as ls does.
 func cmdStats(args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("stats", flag.ContinueOnError)
 	rest, err := parse(fl, args, stderr, "BUCKET_DIR")
@@ -27,8 +28,8 @@ func cmdStats(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer d.Close()
-	var count [4]int
-	var bytes [4]int64
+	var count [5]int
+	var bytes [5]int64
 	n := d.Layout().Count()
 	perShard := make([]int, n)
 	codecs := map[string]int{}
@@ -74,7 +75,10 @@ func cmdStats(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "expired    %d, %s (prune removes them)\n", count[view.Expired], size(bytes[view.Expired]))
 	printUsage(stdout, d.Path(), count[view.Live]+count[view.Expired]+count[view.Damaged], bytes[view.Live]+bytes[view.Expired]+bytes[view.Damaged])
-	fmt.Fprintf(stdout, "damaged    %d, %s (headers checked; verify reads every value)\n", count[view.Damaged], size(bytes[view.Damaged]))
+	fmt.Fprintf(stdout, "damaged    %d, %s (prune -full or verify -fix removes them)\n", count[view.Damaged], size(bytes[view.Damaged]))
+	if count[view.Foreign] > 0 {
+		fmt.Fprintf(stdout, "foreign    %d, %s (in entries' places but not the bucket's: left alone)\n", count[view.Foreign], size(bytes[view.Foreign]))
+	}
 	fmt.Fprintf(stdout, "temporary  %d, %s (writes in progress, or left by crashes)\n", count[view.Temp], size(bytes[view.Temp]))
 	sorted := slices.Clone(perShard)
 	slices.Sort(sorted)
@@ -118,13 +122,14 @@ func openStore(dir string) (*store.Store, error) {
 		return nil, err
 	}
 	d.Close()
-	return store.Open(dir, store.Options{})
+	return store.Open(dir, store.Config{})
 }
 
 // cmdPrune removes expired entries, damaged files and abandoned temporary
-// files, shard by shard.
+// files, shard by shard: one engine call, store.Sweep.
 func cmdPrune(args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("prune", flag.ContinueOnError)
+	full := fl.Bool("full", false, "read every entry in full, to find and remove damage inside values too (as verify -fix does)")
 	rest, err := parse(fl, args, stderr, "BUCKET_DIR")
 	if err != nil {
 		return err
@@ -134,26 +139,20 @@ func cmdPrune(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	n := st.Layout().Count()
-	var total store.PruneInfo
-	var errs []error
-	bar := newProgress(stderr, "prune", n)
-	for i := 0; i < n; i++ {
-		info, err := st.PruneShard(i)
-		total.Add(info)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		bar.update(i + 1)
-	}
+	bar := newProgress(stderr, "prune", st.Layout().Count())
+	info, err := st.Sweep(context.Background(), store.SweepOptions{Full: *full, Progress: func(done, _ int) { bar.update(done) }})
 	bar.finish()
-	fmt.Fprintf(stdout, "pruned %d files, %s: %d expired, %d damaged, %d temporary\n",
-		total.Files, size(total.Bytes), total.Expired, total.Corrupt, total.Temp)
-	return errors.Join(errs...)
+	fmt.Fprintf(stdout, "pruned %s, %s: %d expired, %d damaged, %d temporary, %d key locks\n",
+		count(info.Files, "file"), size(info.Bytes), info.Expired, info.Corrupt, info.Temp, info.Locks)
+	if info.Foreign > 0 {
+		fmt.Fprintf(stdout, "left alone %s in entries' places that %s not the bucket's (run verify to list them)\n",
+			count(info.Foreign, "file"), isAre(info.Foreign))
+	}
+	return err
 }
 
 // cmdVerify reads every entry in full and reports, or with -fix removes,
-// the damaged ones.
+// the damaged ones: one engine call, store.Sweep.
 func cmdVerify(args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fix := fl.Bool("fix", false, "remove damaged entry files (re-checked under the shard's lock)")
@@ -161,72 +160,38 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d, err := openView(rest[0])
+	st, err := openStore(rest[0])
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	var st *store.Store
-	if *fix {
-		if st, err = store.Open(d.Path(), store.Options{}); err != nil {
-			return err
+	defer st.Close()
+	bar := newProgress(stderr, "verify", st.Layout().Count())
+	left := 0
+	report := func(f store.Finding) {
+		bar.finish()
+		what := "left in place"
+		switch {
+		case f.Reason.Foreign():
+			what = "not the bucket's: left alone"
+		case f.Removed:
+			what = "removed"
+		case f.Err != nil:
+			what = "not removed: " + f.Err.Error()
+			left++
+		default:
+			left++
 		}
-		defer st.Close()
+		fmt.Fprintf(stdout, "%s: %s (%s)\n", filepath.Join(st.Dir(), f.Path), f.Reason, what)
 	}
-	n := d.Layout().Count()
-	var checked, ok, expired, damaged, removed, left int
-	var errs []error
-	bar := newProgress(stderr, "verify", n)
-	for i := 0; i < n; i++ {
-		err := d.Verify(i, func(f *view.File) bool {
-			switch f.Status {
-			case view.Temp:
-				return true
-			case view.Live:
-				ok++
-			case view.Expired:
-				expired++
-			case view.Damaged:
-				damaged++
-			}
-			checked++
-			if f.Status != view.Damaged {
-				return true
-			}
-			bar.finish()
-			what := "left in place"
-			switch {
-			case st != nil:
-				gone, _, err := st.RemoveDamaged(i, path.Base(f.Path))
-				switch {
-				case err != nil:
-					errs = append(errs, err)
-					what = "not removed: " + err.Error()
-					left++
-				case gone:
-					what = "removed"
-					removed++
-				default:
-					what = "not removed (sound again, or not a file)"
-					if _, statErr := d.Stat(mustHash(f.Path)); statErr != nil {
-						left++
-					}
-				}
-			default:
-				left++
-			}
-			fmt.Fprintf(stdout, "%s/%s: %s (%s)\n", d.Path(), f.Path, f.Reason, what)
-			return true
-		})
-		if err != nil {
-			errs = append(errs, err)
-		}
-		bar.update(i + 1)
-	}
+	info, err := st.Sweep(context.Background(), store.SweepOptions{Verify: true, Fix: *fix, Report: report,
+		Progress: func(done, _ int) { bar.update(done) }})
 	bar.finish()
-	fmt.Fprintf(stdout, "checked %d entry files: %d sound (%d of them expired), %d damaged", checked, ok+expired, expired, damaged)
+	fmt.Fprintf(stdout, "checked %s: %d sound, %d damaged", count(info.Checked, "entry file"), info.Checked-info.Damaged, info.Damaged)
 	if *fix {
-		fmt.Fprintf(stdout, ", %d removed", removed)
+		fmt.Fprintf(stdout, ", %d removed", info.Corrupt)
+	}
+	if info.Foreign > 0 {
+		fmt.Fprintf(stdout, ", %s not the bucket's", count(info.Foreign, "other file"))
 	}
 	fmt.Fprintln(stdout)
 	if left > 0 {
@@ -234,13 +199,29 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 		if !*fix {
 			hint = "; run verify -fix to remove them"
 		}
-		errs = append(errs, fmt.Errorf("%d damaged entry files remain%s", left, hint))
+		err = errors.Join(err, fmt.Errorf("%s %s%s", count(left, "damaged entry file"), remainText(left), hint))
 	}
-	return errors.Join(errs...)
+	return err
 }
 
-// mustHash is the hash an entry file's path names.
-func mustHash(rel string) uint64 {
-	h, _ := shard.ParseEntryName(path.Base(rel))
-	return h
+// count is n and noun, with the noun in the plural unless n is 1.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
+}
+
+func remainText(n int) string {
+	if n == 1 {
+		return "remains"
+	}
+	return "remain"
 }

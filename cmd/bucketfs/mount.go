@@ -50,13 +50,21 @@ func cmdMount(args []string, stdout, stderr io.Writer) error {
 			case 1:
 				err := srv.Unmount()
 				if errors.Is(err, fusefs.ErrBusy) {
-					fmt.Fprintf(stderr, "bucketfs: %v; %v again to detach it lazily\n", err, sig)
+					found, hidden := holders("/proc", srv.Mountpoint())
+					fmt.Fprintf(stderr, "bucketfs: %s\n", busyMessage(srv.Mountpoint(), found, hidden))
 					continue
 				}
 				if err != nil {
 					return err
 				}
 			case 2:
+				err := srv.Unmount()
+				if err == nil {
+					continue // Done reports it
+				}
+				if !errors.Is(err, fusefs.ErrBusy) {
+					return err
+				}
 				if err := srv.UnmountLazy(); err != nil {
 					return err
 				}

@@ -6,9 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 
-	"github.com/bucketcache/bucketcache/entry"
-	"github.com/bucketcache/bucketcache/view"
+	"github.com/bucketcache/bucketcache/internal/view"
+	"github.com/bucketcache/bucketcache/shard"
 )
 
 // cmdLs lists the live entries, named as the mount names them.
@@ -67,6 +68,13 @@ func cmdGet(args []string, stdout, stderr io.Writer) error {
 	name := rest[1]
 	e, err := d.Lookup(name)
 	if errors.Is(err, view.ErrNotFound) {
+		// A damaged entry is a miss here as everywhere; say why.
+		if p, ok := view.ParseName(name); ok {
+			if _, serr := d.Stat(p.Hash); shard.IsDamage(serr) {
+				return fail(exitNoEntry, "%s: no live entry named %q: %s is damaged (%v); bucketfs verify -fix removes it",
+					d.Path(), name, filepath.Join(d.Path(), d.Layout().EntryPath(p.Hash)), shard.ReasonOf(serr))
+			}
+		}
 		return fail(exitNoEntry, "%s: no live entry named %q", d.Path(), name)
 	}
 	if err != nil {
@@ -76,7 +84,7 @@ func cmdGet(args []string, stdout, stderr io.Writer) error {
 	switch {
 	case errors.Is(err, view.ErrNotFound):
 		return fail(exitNoEntry, "%s: no live entry named %q", d.Path(), name)
-	case entry.IsDamage(err):
+	case shard.IsDamage(err):
 		return fmt.Errorf("%s/%s: entry %q is damaged: %w", d.Path(), e.Path, name, err)
 	case err != nil:
 		return err

@@ -152,7 +152,7 @@ wait_for "$WAIT" glusterd glusterd_ready
 
 G volume create "$VOL" "$SERVER:$DIR/brick" force >/dev/null
 # Options that make the volume safe for a bucket shared by several hosts
-# (see the README's "Sharing a bucket across machines").
+# (see docs/shared-filesystems.md).
 for o in open-behind quick-read stat-prefetch write-behind flush-behind; do
   G volume set "$VOL" "performance.$o" off >/dev/null
 done

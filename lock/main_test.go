@@ -1,0 +1,15 @@
+package lock
+
+import (
+	"os"
+	"testing"
+
+	"github.com/bucketcache/bucketcache/internal/childtest"
+)
+
+// TestMain leaves the helper tests, which run only in child processes, out
+// of ordinary runs (see package childtest).
+func TestMain(m *testing.M) {
+	childtest.Main(m, os.Getenv("LOCK_TEST_CHILD") != "" || os.Getenv("LOCK_TEST_DIR_CHILD") != "" || os.Getenv(removeChildEnv) != "",
+		"TestChildIncrement", "TestDirMutexChildIncrement", "TestMutexRemoveChildIncrement", "TestMutexChildHold")
+}
