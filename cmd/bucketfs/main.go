@@ -112,7 +112,7 @@ GOCACHEPROG protocol on stdin and stdout. Outputs are handed to the go
 command as files in the -local directory, each checked against its
 SHA-256 first. -max-bytes bounds the bucket; -stats prints the gets,
 hits, puts and bytes on stderr at the end. See docs/gocacheprog.md.`,
-		example: "GOCACHEPROG=\"bucketfs gocacheprog /mnt/gocache\" go build ./...",
+		example: "bucketfs gocacheprog -stats /mnt/gocache    # as the go command starts it, given\nGOCACHEPROG=\"bucketfs gocacheprog -stats /mnt/gocache\" go build ./...",
 	},
 	{
 		name:     "version",
