@@ -1,42 +1,28 @@
 package multihost
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bucketcache/bucketcache/internal/gocacheprog/gocachetest"
 )
 
-// bucketfsBinary builds the bucketfs command once for the package.
-var bucketfsBinary = sync.OnceValues(func() (string, error) {
-	return os.MkdirTemp("", "multihost-bucketfs-")
-})
-
+// bucketfs builds the bucketfs command into a temporary directory of tb
+// (after the first time, the go command only links it again).
 func bucketfs(tb testing.TB) string {
 	tb.Helper()
-	dir, err := bucketfsBinary()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	bin := filepath.Join(dir, "bucketfs")
-	if _, err := os.Stat(bin); err != nil {
-		gocachetest.BuildBucketfs(tb, "..", dir)
-	}
-	return bin
+	return gocachetest.BuildBucketfs(tb, "..", tb.TempDir())
 }
 
 // hostCache is a go command environment of host ("A" or "B") with the
 // bucket rel on the test bed as its GOCACHEPROG, in shared-filesystem mode,
 // with an empty GOCACHE and a local directory of its own.
-func hostCache(tb testing.TB, bd *bed, host, rel string) gocachetest.Cache {
+func hostCache(tb testing.TB, bd *bed, bin, host, rel string) gocachetest.Cache {
 	return gocachetest.Cache{
 		GoCache: tb.TempDir(),
-		Prog:    gocachetest.ProgFor(bucketfs(tb), bd.at(host, rel), tb.TempDir(), "-shared"),
+		Prog:    gocachetest.ProgFor(bin, bd.at(host, rel), tb.TempDir(), "-shared"),
 	}
 }
 
@@ -47,11 +33,12 @@ func hostCache(tb testing.TB, bd *bed, host, rel string) gocachetest.Cache {
 func TestGocacheprogAcrossHosts(t *testing.T) {
 	bd := pairBed(t)
 	gocachetest.GoCommand(t)
+	bin := bucketfs(t)
 	rel := bd.bucketDir(t)
 	mod := t.TempDir()
 	gocachetest.WriteModule(t, mod, "example.com/hosts", 4)
 
-	a := hostCache(t, bd, "A", rel)
+	a := hostCache(t, bd, bin, "A", rel)
 	outA := t.TempDir()
 	r := a.Run(t, mod, "build", "-o", outA+"/", "./cmd/...")
 	if r.Stats.Puts == 0 {
@@ -59,7 +46,7 @@ func TestGocacheprogAcrossHosts(t *testing.T) {
 	}
 	a.Run(t, mod, "test", "./...")
 
-	b := hostCache(t, bd, "B", rel)
+	b := hostCache(t, bd, bin, "B", rel)
 	outB := t.TempDir()
 	r = b.Run(t, mod, "build", "-x", "-o", outB+"/", "./cmd/...")
 	// go build -o links binaries anew every time: their link actions are
@@ -96,17 +83,18 @@ func BenchmarkGocacheprogAcrossHosts(b *testing.B) {
 	gocachetest.NeedBuildBenchmarks(b)
 	bd := pairBed(b)
 	root := gocachetest.SnapshotModule(b, "..")
+	bin := bucketfs(b)
 	var cold, hostB time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		rel := bd.bucketDir(b)
-		hostCache(b, bd, "A", rel).Run(b, root, "build", "./...")
+		hostCache(b, bd, bin, "A", rel).Run(b, root, "build", "./...")
 		b.StartTimer()
 		start := time.Now()
 		gocachetest.Cache{GoCache: b.TempDir()}.Run(b, root, "build", "./...")
 		cold += time.Since(start)
 		start = time.Now()
-		r := hostCache(b, bd, "B", rel).Run(b, root, "build", "./...")
+		r := hostCache(b, bd, bin, "B", rel).Run(b, root, "build", "./...")
 		hostB += time.Since(start)
 		b.Logf("host B: %v", r.Stats)
 	}
