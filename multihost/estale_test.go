@@ -28,8 +28,9 @@ import (
 // So that renames come faster than a locked Set allows, A's writer renames
 // entry files encoded beforehand (by a bucket on local disk with the same
 // layout) into place itself, as a writer would, without the shard lock.
-func TestStaleHandles(t *testing.T) {
-	bd := pairBed(t)
+func TestStaleHandles(t *testing.T) { onEach(t, testStaleHandles) }
+
+func testStaleHandles(t *testing.T, bd *bed) {
 	rel := bd.bucketDir(t)
 	const key = "hot"
 	versions := 400

@@ -11,8 +11,9 @@ import (
 // exist yet at the same moment, so both create its directory at once (as
 // the first writes to a new bucket do). Both writes must succeed: a
 // directory that another host is still creating is not an error.
-func TestFreshShardFromBothHosts(t *testing.T) {
-	bd := pairBed(t)
+func TestFreshShardFromBothHosts(t *testing.T) { onEach(t, testFreshShardFromBothHosts) }
+
+func testFreshShardFromBothHosts(t *testing.T, bd *bed) {
 	rounds := 40
 	if long() {
 		rounds = 400
@@ -61,8 +62,9 @@ func TestFreshShardFromBothHosts(t *testing.T) {
 // TestFreshBucketFromBothHosts: three Buckets on each host open a bucket
 // directory that does not exist yet at the same moment (creating it and
 // recording its layout), then write to it.
-func TestFreshBucketFromBothHosts(t *testing.T) {
-	bd := pairBed(t)
+func TestFreshBucketFromBothHosts(t *testing.T) { onEach(t, testFreshBucketFromBothHosts) }
+
+func testFreshBucketFromBothHosts(t *testing.T, bd *bed) {
 	rounds := 20
 	if long() {
 		rounds = 200

@@ -31,7 +31,7 @@ func hostCache(tb testing.TB, bd *bed, bin, host, rel string) gocachetest.Cache 
 // compiler never runs, the test results are cached, and the binaries are
 // byte for byte host A's.
 func TestGocacheprogAcrossHosts(t *testing.T) {
-	bd := pairBed(t)
+	bd := gluster.shared(t) // GlusterFS only: each filesystem costs a cold build
 	gocachetest.GoCommand(t)
 	bin := bucketfs(t)
 	rel := bd.bucketDir(t)
@@ -81,7 +81,7 @@ func TestGocacheprogAcrossHosts(t *testing.T) {
 //	BUCKETCACHE_BENCH_GOBUILD=1 go test -run '^$' -bench GocacheprogAcrossHosts ./multihost
 func BenchmarkGocacheprogAcrossHosts(b *testing.B) {
 	gocachetest.NeedBuildBenchmarks(b)
-	bd := pairBed(b)
+	bd := gluster.shared(b)
 	root := gocachetest.SnapshotModule(b, "..")
 	bin := bucketfs(b)
 	var cold, hostB time.Duration

@@ -259,8 +259,9 @@ func sum(reports []hammerReport) (s hammerReport) {
 // TestHammerAcrossHosts: two processes on each host, three goroutines each,
 // setting, deleting and reading self-checking values under 16 keys of one
 // bucket, warm and cold reads mixed.
-func TestHammerAcrossHosts(t *testing.T) {
-	bd := pairBed(t)
+func TestHammerAcrossHosts(t *testing.T) { onEach(t, testHammerAcrossHosts) }
+
+func testHammerAcrossHosts(t *testing.T, bd *bed) {
 	d := stress(8*time.Second, 2*time.Minute)
 	reports := hammerHosts(t, bd, 2, hammerArgs{
 		Goroutines: 3, Keys: 16, Duration: d, Pad: 3000, Deletes: 0.05, Unloads: 0.3,

@@ -98,8 +98,7 @@ func lockChild(t *testing.T, raw []byte) {
 
 // lockAcrossHosts runs two lockers on each host for rounds each and checks
 // that they never held the lock together and that no increment was lost.
-func lockAcrossHosts(t *testing.T, kind string, rounds int) {
-	bd := pairBed(t)
+func lockAcrossHosts(t *testing.T, bd *bed, kind string, rounds int) {
 	rel := bd.bucketDir(t)
 	marker := filepath.Join(t.TempDir(), "held")
 	var kids []*child
@@ -143,11 +142,15 @@ func lockAcrossHosts(t *testing.T, kind string, rounds int) {
 // TestMutexAcrossHosts: lock.Mutex (the trim lock), whose holder keeps the
 // lock file, excludes across hosts.
 func TestMutexAcrossHosts(t *testing.T) {
-	lockAcrossHosts(t, "mutex", map[bool]int{false: 60, true: 500}[long()])
+	onEach(t, func(t *testing.T, bd *bed) {
+		lockAcrossHosts(t, bd, "mutex", map[bool]int{false: 60, true: 500}[long()])
+	})
 }
 
 // TestMutexRemoveAcrossHosts: lock.Mutex as the per-key lock of Memoize,
 // whose holder deletes the lock file, excludes across hosts.
 func TestMutexRemoveAcrossHosts(t *testing.T) {
-	lockAcrossHosts(t, "remove", map[bool]int{false: 60, true: 500}[long()])
+	onEach(t, func(t *testing.T, bd *bed) {
+		lockAcrossHosts(t, bd, "remove", map[bool]int{false: 60, true: 500}[long()])
+	})
 }

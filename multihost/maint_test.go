@@ -210,8 +210,7 @@ func maintChild(t *testing.T, raw []byte) {
 }
 
 // maintAcrossHosts runs two maintainers on each host over one bucket.
-func maintAcrossHosts(t *testing.T, chaos bool) []maintReport {
-	bd := pairBed(t)
+func maintAcrossHosts(t *testing.T, bd *bed, chaos bool) []maintReport {
 	rel := bd.bucketDir(t)
 	const pins = 20
 	if !chaos {
@@ -330,8 +329,10 @@ func maintFigures(t *testing.T, what string, reports []maintReport) {
 // TestPruneAndSyncAcrossHosts: deferred Syncs, expiring writes, reads and
 // Prune from two processes on each host at once. Prune removes expired
 // entries and never a live one.
-func TestPruneAndSyncAcrossHosts(t *testing.T) {
-	reports := maintAcrossHosts(t, false)
+func TestPruneAndSyncAcrossHosts(t *testing.T) { onEach(t, testPruneAndSyncAcrossHosts) }
+
+func testPruneAndSyncAcrossHosts(t *testing.T, bd *bed) {
+	reports := maintAcrossHosts(t, bd, false)
 	maintFigures(t, "prune", reports)
 	pruned := 0
 	for _, r := range reports {
@@ -345,8 +346,10 @@ func TestPruneAndSyncAcrossHosts(t *testing.T) {
 // TestClearAndEvictionAcrossHosts: the same with a bucket kept over its
 // entry limit, so that trims evict from both hosts, and Clear now and then:
 // no error, no damaged or foreign value.
-func TestClearAndEvictionAcrossHosts(t *testing.T) {
-	reports := maintAcrossHosts(t, true)
+func TestClearAndEvictionAcrossHosts(t *testing.T) { onEach(t, testClearAndEvictionAcrossHosts) }
+
+func testClearAndEvictionAcrossHosts(t *testing.T, bd *bed) {
+	reports := maintAcrossHosts(t, bd, true)
 	maintFigures(t, "chaos", reports)
 	evicted, clears := 0, 0
 	for _, r := range reports {

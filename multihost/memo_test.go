@@ -126,8 +126,9 @@ func runsByKey(t *testing.T, path string) map[int][]string {
 // each, call a memoized function for the same 12 arguments at once. Each
 // argument's function runs exactly once in all, and every call returns
 // that run's result.
-func TestMemoizeOnceAcrossHosts(t *testing.T) {
-	bd := pairBed(t)
+func TestMemoizeOnceAcrossHosts(t *testing.T) { onEach(t, testMemoizeOnceAcrossHosts) }
+
+func testMemoizeOnceAcrossHosts(t *testing.T, bd *bed) {
 	rel := bd.bucketDir(t)
 	runs := filepath.Join(t.TempDir(), "runs")
 	const keys = 12

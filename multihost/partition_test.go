@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,7 +29,6 @@ type partArgs struct {
 	Dir  string
 	Name string
 	Runs string // the count file, on local disk
-	Seed uint64
 }
 
 type partReport struct {
@@ -42,9 +40,13 @@ type partReport struct {
 	Failed   int           // and failed ones (expected while cut off)
 	FirstErr string
 	Last     map[string]uint64 // the writer's highest attempted Seq by key
+	MaxSet   time.Duration     // the writer's slowest Set
 }
 
-const partKey = 42
+const (
+	partKey        = 42
+	partWriterKeys = 8
+)
 
 func partWriterKey(i int) string { return fmt.Sprint("w-", i) }
 
@@ -93,18 +95,20 @@ func partChild(t *testing.T, raw []byte) {
 	r := partReport{Name: a.Name, Last: map[string]uint64{}}
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { // the writer
+	go func() { // the writer, over the keys in turn
 		defer wg.Done()
-		rng := rand.New(rand.NewPCG(a.Seed, 1))
-		for {
+		for i := 0; ; i++ {
 			select {
 			case <-stop:
 				return
 			default:
 			}
-			key := partWriterKey(rng.IntN(8))
+			key := partWriterKey(i % partWriterKeys)
 			r.Last[key]++
-			if err := vb.Set(key, selfcheck.New(key, a.Name, r.Last[key], 1000)); err != nil {
+			setStart := time.Now()
+			err := vb.Set(key, selfcheck.New(key, a.Name, r.Last[key], 1000))
+			r.MaxSet = max(r.MaxSet, time.Since(setStart))
+			if err != nil {
 				r.Failed++
 				if r.FirstErr == "" {
 					r.FirstErr = err.Error()
@@ -132,12 +136,12 @@ func partChild(t *testing.T, raw []byte) {
 // TestPartition: see above. The volume's timeout is lowered to
 // partitionTimeout seconds for the test (GlusterFS's default is 42).
 func TestPartition(t *testing.T) {
-	bd := netnsBed(t)
+	bd := netnsBed(t, gluster)
 	rel := bd.bucketDir(t)
 	runs := filepath.Join(t.TempDir(), "runs")
 	start := func(host string) *child {
 		c := startChild(t, host, bd.ns(host), "partition", partArgs{
-			Dir: bd.at(host, rel), Name: host, Runs: runs, Seed: rand.Uint64(),
+			Dir: bd.at(host, rel), Name: host, Runs: runs,
 		})
 		c.expect("ready", time.Minute)
 		c.send("go")
@@ -220,7 +224,7 @@ func TestPartition(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := range 8 {
+		for i := range partWriterKeys {
 			key := partWriterKey(i)
 			v, err := vb.Get(key)
 			if errors.Is(err, bucket.ErrNotFound) {

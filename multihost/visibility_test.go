@@ -4,13 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/bucketcache/bucketcache/bucket"
+	"github.com/bucketcache/bucketcache/shard"
 )
 
 // openHosts opens the bucket directory rel through both mounts, as two
@@ -29,20 +34,55 @@ func openHosts[K, V any](t testing.TB, bd *bed, rel string, opts bucket.Options)
 }
 
 // TestSharedModeDetected: Open turns on the shared-filesystem mode by
-// itself on a GlusterFS mount.
-func TestSharedModeDetected(t *testing.T) {
-	bd := pairBed(t)
-	a, _ := openHosts[string, int](t, bd, bd.bucketDir(t), bucket.Options{})
+// itself on a GlusterFS mount and on a CephFS (ceph-fuse) mount, and so
+// maps no counters file: writes through a mapping would not reach the other
+// host. On the CephFS test bed, whose client runs with its page cache off,
+// a mapping cannot even be made (ENODEV).
+func TestSharedModeDetected(t *testing.T) { onEach(t, testSharedModeDetected) }
+
+func testSharedModeDetected(t *testing.T, bd *bed) {
+	rel := bd.bucketDir(t)
+	a, _ := openHosts[string, int](t, bd, rel, bucket.Options{})
 	if !engine(a).Store.Config().SharedFilesystem {
-		t.Fatal("SharedFilesystem is off on a GlusterFS mount")
+		t.Fatalf("SharedFilesystem is off on a %s mount", bd.fs.title)
+	}
+	if err := a.Set("key", 1); err != nil {
+		t.Fatal(err)
+	}
+	// The counters file is made with a new bucket, but never mapped.
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctrs := filepath.Join(bd.at("A", rel), shard.CountersName); strings.Contains(string(maps), ctrs) {
+		t.Errorf("%s is mapped in shared mode", ctrs)
+	}
+	if bd.fs != ceph {
+		return
+	}
+	f, err := os.Create(filepath.Join(bd.at("A", rel), "mapped"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(4096); err != nil {
+		t.Fatal(err)
+	}
+	m, err := unix.Mmap(int(f.Fd()), 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err == nil {
+		unix.Munmap(m)
+	}
+	if err != unix.ENODEV {
+		t.Errorf("mmap on the CephFS mount: %v, want ENODEV (is fuse disable pagecache set?)", err)
 	}
 }
 
 // TestNextGetSeesOtherHost: what one host writes or deletes, the other
 // reads on its very next Get, although it holds the previous value in
 // memory: the memory layer never serves a copy another host has replaced.
-func TestNextGetSeesOtherHost(t *testing.T) {
-	bd := pairBed(t)
+func TestNextGetSeesOtherHost(t *testing.T) { onEach(t, testNextGetSeesOtherHost) }
+
+func testNextGetSeesOtherHost(t *testing.T, bd *bed) {
 	a, b := openHosts[string, string](t, bd, bd.bucketDir(t), bucket.Options{})
 	hosts := [2]*bucket.Bucket[string, string]{a, b}
 	stale := 0
@@ -83,8 +123,9 @@ func TestNextGetSeesOtherHost(t *testing.T) {
 // warm; a version is counted as written once Set has returned. No read may
 // return a version older than one written before the read began, and the
 // delay from a Set's return to the first read that sees it is recorded.
-func TestVisibilityUnderLoad(t *testing.T) {
-	bd := pairBed(t)
+func TestVisibilityUnderLoad(t *testing.T) { onEach(t, testVisibilityUnderLoad) }
+
+func testVisibilityUnderLoad(t *testing.T, bd *bed) {
 	a, b := openHosts[string, int](t, bd, bd.bucketDir(t), bucket.Options{})
 	const key = "counter"
 	if err := a.Set(key, 0); err != nil {

@@ -55,7 +55,12 @@ func open(dir string, count int, adopt bool) (Layout, error) {
 	m, err := readMeta(dir)
 	if errors.Is(err, ErrNotBucket) && !adopt {
 		if ferr := checkEmpty(dir); ferr != nil {
-			return Layout{}, ferr
+			// Another process (on a shared filesystem, another machine)
+			// may have made the bucket since readMeta looked, and begun
+			// to fill it.
+			if m, err = readMeta(dir); err != nil {
+				return Layout{}, ferr
+			}
 		}
 	}
 	if errors.Is(err, ErrNotBucket) {

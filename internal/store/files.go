@@ -22,13 +22,21 @@ func (s *Store) readEntry(rel string, depth shard.Depth, want []byte, stamp bool
 	// On a shared filesystem an open can race another machine's rename and
 	// fail with ESTALE, or (GlusterFS) with ENOENT although the name holds a
 	// file before and after: retry, confirming a miss by asking the server
-	// whether the name holds a file, then call it a miss, never damage.
+	// whether the name holds a file, then call it a miss, never damage. The
+	// kernel may also still know the name as what it held before (GlusterFS
+	// keeps a symlink another machine has since replaced for a second): a
+	// file that is not regular is confirmed the same way.
 	for try := 0; ; try++ {
 		e, id, used, err := s.readEntryOnce(rel, depth, want, stamp)
 		retry := errors.Is(err, unix.ESTALE)
-		if err == ErrNotFound && s.opts.SharedFilesystem && try < 3 {
+		if s.opts.SharedFilesystem && try < 3 {
 			var st unix.Stat_t
-			retry = s.lstatAt(s.root, rel, &st) == nil
+			switch d := (*shard.DamageError)(nil); {
+			case err == ErrNotFound:
+				retry = s.lstatAt(s.root, rel, &st) == nil
+			case errors.As(err, &d) && (d.Reason == shard.ReasonSymlink || d.Reason == shard.ReasonNotRegular):
+				retry = s.lstatAt(s.root, rel, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG
+			}
 		}
 		if !retry {
 			return e, id, used, err
