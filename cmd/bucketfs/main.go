@@ -105,6 +105,16 @@ available, and tell what happened. -keep keeps the bucket.`,
 		example: "bucketfs demo -keep",
 	},
 	{
+		name:     "gocacheprog",
+		synopsis: "[-max-bytes N] [-shared] [-local DIR] [-stats] BUCKET_DIR",
+		about: `Keep the go command's build cache in the bucket, speaking its
+GOCACHEPROG protocol on stdin and stdout. Outputs are handed to the go
+command as files in the -local directory, each checked against its
+SHA-256 first. -max-bytes bounds the bucket; -stats prints the gets,
+hits, puts and bytes on stderr at the end. See docs/gocacheprog.md.`,
+		example: "bucketfs gocacheprog -stats /mnt/gocache    # as the go command starts it, given\nGOCACHEPROG=\"bucketfs gocacheprog -stats /mnt/gocache\" go build ./...",
+	},
+	{
 		name:     "version",
 		synopsis: "",
 		about:    "Print the module version of bucketfs and the Go version that built it.",
@@ -119,7 +129,7 @@ func init() {
 	for _, c := range commands {
 		c.run = map[string]func([]string, io.Writer, io.Writer) error{
 			"mount": cmdMount, "ls": cmdLs, "get": cmdGet, "stats": cmdStats, "prune": cmdPrune,
-			"verify": cmdVerify, "demo": cmdDemo, "version": cmdVersion,
+			"verify": cmdVerify, "demo": cmdDemo, "version": cmdVersion, "gocacheprog": cmdGocacheprog,
 		}[c.name]
 	}
 }
