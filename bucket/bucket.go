@@ -152,6 +152,15 @@ type Bucket[K, V any] struct {
 // the network does, and under a partition Memoize degrades to at-least-once;
 // never a torn or wrong value. Other network filesystems need flock that
 // excludes across machines.
+//
+// All of this holds on Linux, macOS, FreeBSD and Windows, with these
+// exceptions: a directory shared by several machines is supported from Linux
+// only (elsewhere another machine's changes may be seen late); on Windows a
+// process that can write into dir could, by racing, make a Bucket follow a
+// junction it planted, which unix systems always refuse; and a write that
+// Windows refuses because another program holds the entry open without
+// sharing is retried for up to 2 seconds, then fails, leaving the old value.
+// The repository's docs/platforms.md has the details.
 func Open[K, V any](dir string, opts Options) (*Bucket[K, V], error) {
 	if opts.Codec == nil {
 		opts.Codec = JSON
@@ -282,20 +291,33 @@ func (b *Bucket[K, V]) Get(key K) (V, error) {
 // Lifetime is 0). The value is encoded first: when the codec refuses it,
 // nothing changes. When the write fails, the old value stays readable.
 func (b *Bucket[K, V]) Set(key K, value V) error {
-	return b.set(key, value, b.opts.Lifetime)
+	return b.set(context.Background(), key, value, b.opts.Lifetime)
+}
+
+// SetContext is Set, waiting for the lock of key's shard (which another
+// process may hold) only until ctx ends. Then it returns ctx.Err(), wrapped,
+// and nothing has changed: the old value, if any, stays.
+func (b *Bucket[K, V]) SetContext(ctx context.Context, key K, value V) error {
+	return b.set(ctx, key, value, b.opts.Lifetime)
 }
 
 // SetWithLifetime stores value under key, expiring lifetime from now (never,
 // when lifetime is 0), whatever the Bucket's Lifetime. This Bucket still
 // returns it only while it is younger than its own Lifetime.
 func (b *Bucket[K, V]) SetWithLifetime(key K, value V, lifetime time.Duration) error {
+	return b.SetWithLifetimeContext(context.Background(), key, value, lifetime)
+}
+
+// SetWithLifetimeContext is SetWithLifetime, waiting for the lock of key's
+// shard only until ctx ends, as SetContext does.
+func (b *Bucket[K, V]) SetWithLifetimeContext(ctx context.Context, key K, value V, lifetime time.Duration) error {
 	if lifetime < 0 {
 		return fmt.Errorf("bucket: negative lifetime %v", lifetime)
 	}
-	return b.set(key, value, lifetime)
+	return b.set(ctx, key, value, lifetime)
 }
 
-func (b *Bucket[K, V]) set(key K, value V, lifetime time.Duration) error {
+func (b *Bucket[K, V]) set(ctx context.Context, key K, value V, lifetime time.Duration) error {
 	kb, err := b.keyBytes(key)
 	if err != nil {
 		return err
@@ -305,14 +327,14 @@ func (b *Bucket[K, V]) set(key K, value V, lifetime time.Duration) error {
 		// makes (a whole copy of the value, the dearest part of encoding a
 		// large one): Put copies them into the entry and keeps no reference.
 		if x, ok := any(value).([]byte); ok {
-			return b.st.Put(kb, b.record(x, lifetime))
+			return b.st.PutContext(ctx, kb, b.record(x, lifetime), false)
 		}
 	}
 	data, err := b.encode(value)
 	if err != nil {
 		return err
 	}
-	return b.st.PutOwned(kb, b.record(data, lifetime)) // freshly encoded: the Store may keep it
+	return b.st.PutContext(ctx, kb, b.record(data, lifetime), true) // freshly encoded: the Store may keep it
 }
 
 // record returns a record of encoded data written now, expiring after lifetime.
@@ -327,12 +349,16 @@ func (b *Bucket[K, V]) record(data []byte, lifetime time.Duration) store.Record 
 
 // Delete removes key's entry. It returns ErrNotFound when Get would not have
 // found it.
-func (b *Bucket[K, V]) Delete(key K) error {
+func (b *Bucket[K, V]) Delete(key K) error { return b.DeleteContext(context.Background(), key) }
+
+// DeleteContext is Delete, waiting for the lock of key's shard only until
+// ctx ends. Then it returns ctx.Err(), wrapped, and the entry stays.
+func (b *Bucket[K, V]) DeleteContext(ctx context.Context, key K) error {
 	kb, err := b.keyBytes(key)
 	if err != nil {
 		return err
 	}
-	return b.st.Delete(kb)
+	return b.st.DeleteContext(ctx, kb)
 }
 
 // Contains reports whether Get would find key.
@@ -378,8 +404,14 @@ func pruneInfo(p store.PruneInfo) PruneInfo {
 // `bucketfs verify -fix`. It never removes a file that is not the bucket's:
 // one whose name the bucket does not use, one without the entry format's
 // magic number, or a directory.
-func (b *Bucket[K, V]) Prune() (PruneInfo, error) {
-	info, err := b.st.Prune(context.Background())
+func (b *Bucket[K, V]) Prune() (PruneInfo, error) { return b.PruneContext(context.Background()) }
+
+// PruneContext is Prune, stopping when ctx ends: then it returns what it
+// removed so far and ctx.Err(), wrapped. It stops between files and never
+// inside a shard's change, so every shard it touched is consistent and no
+// shard lock stays held.
+func (b *Bucket[K, V]) PruneContext(ctx context.Context) (PruneInfo, error) {
+	info, err := b.st.Prune(ctx)
 	return pruneInfo(info), err
 }
 
@@ -399,25 +431,34 @@ type TrimInfo = store.TrimInfo
 func (b *Bucket[K, V]) Trim(ctx context.Context) (TrimInfo, error) { return b.st.Trim(ctx) }
 
 // Clear deletes every entry in the directory, whichever Bucket wrote it.
-func (b *Bucket[K, V]) Clear() error { return b.st.Clear(context.Background()) }
+func (b *Bucket[K, V]) Clear() error { return b.ClearContext(context.Background()) }
+
+// ClearContext is Clear, stopping when ctx ends, as PruneContext does: the
+// entries not yet removed stay, each whole.
+func (b *Bucket[K, V]) ClearContext(ctx context.Context) error { return b.st.Clear(ctx) }
 
 // Len counts the entries Keys yields: the live entries whose key is a K
 // (with a KeyMaker that cannot parse keys, every live entry stored by Set).
 // Entries of Memoize, whose keys are calls rather than Ks, are not counted,
 // nor are damaged entries, which Get would miss. It reads every entry file
 // in full, as All does.
-func (b *Bucket[K, V]) Len() (int, error) {
+func (b *Bucket[K, V]) Len() (int, error) { return b.LenContext(context.Background()) }
+
+// LenContext is Len, stopping when ctx ends: then it returns ctx.Err(),
+// wrapped.
+func (b *Bucket[K, V]) LenContext(ctx context.Context) (int, error) {
 	isK := func(kb []byte) bool { _, ok := parseKey[K](b.keys, kb); return ok }
 	if _, ok := b.keys.(KeyParser); !ok {
 		isK = func(kb []byte) bool { return !isMemoKey(kb) }
 	}
-	return b.st.Count(context.Background(), isK)
+	return b.st.Count(ctx, isK)
 }
 
 // All yields every live entry whose key is a K and whose value decodes into a
 // V, in no particular order. Entries written or deleted during the walk may
 // or may not be seen. It panics if the KeyMaker cannot parse keys (see
-// KeyParser).
+// KeyParser). All skips what it cannot read or decode without a word: to see
+// those errors, or to bound the walk with a context, use Entries.
 func (b *Bucket[K, V]) All() iter.Seq2[K, V] {
 	b.mustParse()
 	return func(yield func(K, V) bool) {
@@ -441,7 +482,9 @@ func (b *Bucket[K, V]) All() iter.Seq2[K, V] {
 	}
 }
 
-// Keys yields the key of every live entry whose key is a K.
+// Keys yields the key of every live entry whose key is a K. Like All, it
+// skips what it cannot read and panics without a KeyParser: Entries reports
+// both.
 func (b *Bucket[K, V]) Keys() iter.Seq[K] {
 	b.mustParse()
 	return func(yield func(K) bool) {

@@ -371,7 +371,7 @@ func (m *memo[A, R]) lead(ctx context.Context, a A, kb []byte, refresh bool, res
 	}
 	rec := m.b.record(data, m.b.opts.Lifetime)
 	res.rec, res.stored = rec, true
-	if err := m.b.st.PutOwned(kb, rec); err != nil { // freshly encoded, shared only read-only
+	if err := m.b.st.PutContext(ctx, kb, rec, true); err != nil { // freshly encoded, shared only read-only
 		res.err = fmt.Errorf("bucket: memo %q: result not stored: %w", m.name, err)
 	}
 }

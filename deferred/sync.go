@@ -1,6 +1,7 @@
 package deferred
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -44,7 +45,14 @@ type batch struct {
 // entries that failed stay pending, so a later Sync can retry them; those
 // written leave pending, unless they were changed again during the Sync.
 // Syncs of one Bucket run one at a time.
-func (d *Bucket[K, V]) Sync() error {
+func (d *Bucket[K, V]) Sync() error { return d.SyncContext(context.Background()) }
+
+// SyncContext is Sync, stopping when ctx ends: it starts no shard after
+// that, and gives up waiting for a shard's lock. Every entry it did not write
+// stays pending, whole, for a later Sync; every shard it wrote is written
+// whole. It then returns an error that wraps ctx.Err() and says how many
+// writes stay pending.
+func (d *Bucket[K, V]) SyncContext(ctx context.Context) error {
 	d.syncMu.Lock()
 	defer d.syncMu.Unlock()
 	batches, total := d.snapshot()
@@ -71,12 +79,12 @@ func (d *Bucket[K, V]) Sync() error {
 					items[j].Record = o.rec
 				}
 			}
-			bt.errs = st.WriteShard(bt.shard, items)
+			bt.errs = st.WriteShardContext(ctx, bt.shard, items)
 			return nil
 		})
 	}
 	g.Wait()
-	return d.settle(batches, total)
+	return d.settle(batches, total, ctx.Err())
 }
 
 // snapshot groups the pending ops by shard and marks their keys as being
@@ -108,7 +116,9 @@ func (d *Bucket[K, V]) snapshot() ([]*batch, int) {
 
 // settle removes from pending the ops that were written and not replaced
 // since, and reports the failures.
-func (d *Bucket[K, V]) settle(batches []*batch, total int) error {
+// When ctx ended (ctxErr), the writes it stopped are counted but not
+// listed: the error wraps ctxErr instead.
+func (d *Bucket[K, V]) settle(batches []*batch, total int, ctxErr error) error {
 	var errs []error
 	failed := 0
 	d.mu.Lock()
@@ -122,6 +132,9 @@ func (d *Bucket[K, V]) settle(batches []*batch, total int) error {
 				continue
 			}
 			failed++
+			if ctxErr != nil && errors.Is(err, ctxErr) {
+				continue
+			}
 			if len(errs) < maxJoined {
 				errs = append(errs, fmt.Errorf("deferred: key %s: %w", keyText([]byte(k)), err))
 			}
@@ -133,6 +146,9 @@ func (d *Bucket[K, V]) settle(batches []*batch, total int) error {
 		return nil
 	}
 	head := fmt.Errorf("deferred: %d of %d pending writes failed and stay pending", failed, total)
+	if ctxErr != nil {
+		head = fmt.Errorf("deferred: sync stopped: %d of %d pending writes stay pending: %w", failed, total, ctxErr)
+	}
 	return errors.Join(append([]error{head}, errs...)...)
 }
 
@@ -143,6 +159,14 @@ func (d *Bucket[K, V]) settle(batches []*batch, total int) error {
 // fails, the writes it could not make are dropped with the view, and the
 // returned error names them: to retry instead, use New and Sync.
 func Write[K, V any](b *bucket.Bucket[K, V], fn func(d *Bucket[K, V]) error) error {
+	return WriteContext(context.Background(), b, fn)
+}
+
+// WriteContext is Write, syncing with SyncContext(ctx). When ctx ends during
+// the Sync, the writes not yet made are dropped with the view, as for any
+// failed Sync, and the error wraps ctx.Err(); fn's writes are never
+// half-made: each entry is written whole or not at all.
+func WriteContext[K, V any](ctx context.Context, b *bucket.Bucket[K, V], fn func(d *Bucket[K, V]) error) error {
 	d := New(b)
 	commit := false
 	defer func() {
@@ -154,5 +178,5 @@ func Write[K, V any](b *bucket.Bucket[K, V], fn func(d *Bucket[K, V]) error) err
 		return err
 	}
 	commit = true
-	return d.Sync()
+	return d.SyncContext(ctx)
 }

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/bucketcache/bucketcache/internal/posix" // x/sys/unix on unix; its equal on Windows
 )
 
 // DirMutex is an exclusive lock, across goroutines and processes, on a lock
@@ -242,7 +242,7 @@ func (m *DirMutex) stat(dirfd int, name string) (fileStat, error) {
 		if st.Nlink == 0 {
 			return fileStat{}, unix.ENOENT
 		}
-		return fileStat{dev: st.Dev, ino: st.Ino, mode: st.Mode & unix.S_IFMT}, nil
+		return fileStat{dev: uint64(st.Dev), ino: st.Ino, mode: uint32(st.Mode) & unix.S_IFMT}, nil
 	}
 	var x unix.Statx_t
 	err := unix.Statx(dirfd, name, flags|unix.AT_STATX_FORCE_SYNC, unix.STATX_TYPE|unix.STATX_INO|unix.STATX_NLINK, &x)

@@ -80,7 +80,7 @@ import (
 	"errors"
 	"time"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/bucketcache/bucketcache/internal/posix" // x/sys/unix on unix; its equal on Windows
 )
 
 // ErrClosed is returned by a DirMutex's Lock and TryLock after Close.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/bucketcache/bucketcache/internal/posix" // x/sys/unix on unix; its equal on Windows
 )
 
 // Mutex is an exclusive lock, across goroutines and processes, on the lock

@@ -13,7 +13,7 @@ import (
 	"time"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/bucketcache/bucketcache/internal/posix"
 )
 
 // CountersName is the name of the file, at a bucket's root, that holds each
@@ -107,10 +107,10 @@ func (c *Counters) mapFile() (*mapping, error) {
 	// Never through a symlink: a planted one would have every writer
 	// scribble on a file outside the bucket.
 	writable := true
-	f, err := os.OpenFile(c.path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o666)
+	f, err := openNoFollow(c.path, os.O_RDWR|os.O_CREATE, 0o666)
 	if err != nil && !errors.Is(err, syscall.ELOOP) {
 		writable = false
-		f, err = os.OpenFile(c.path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+		f, err = openNoFollow(c.path, os.O_RDONLY, 0)
 	}
 	if errors.Is(err, syscall.ELOOP) {
 		return nil, fmt.Errorf("%s is a symbolic link; refusing to follow it", c.path)
@@ -119,11 +119,11 @@ func (c *Counters) mapFile() (*mapping, error) {
 		return nil, fmt.Errorf("shard counters: %w", err)
 	}
 	defer f.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+	st, err := f.Stat()
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.path, err)
 	}
-	if st.Size < int64(c.size) {
+	if st.Size() < int64(c.size) {
 		if !writable {
 			return nil, fmt.Errorf("%s: too short and not writable", c.path)
 		}
@@ -132,17 +132,8 @@ func (c *Counters) mapFile() (*mapping, error) {
 			return nil, fmt.Errorf("%s: %w", c.path, err)
 		}
 	}
-	prot := unix.PROT_READ
-	if writable {
-		prot |= unix.PROT_WRITE
-	}
-	mem, err := unix.Mmap(int(f.Fd()), 0, c.size, prot, unix.MAP_SHARED)
+	mem, fd, err := mapShared(f, c.size, writable)
 	if err != nil {
-		return nil, fmt.Errorf("%s: mmap: %w", c.path, err)
-	}
-	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		unix.Munmap(mem)
 		return nil, fmt.Errorf("%s: %w", c.path, err)
 	}
 	m := &mapping{mem: mem, writable: writable, fd: fd}
@@ -231,8 +222,8 @@ func (c *Counters) checkPath(force bool) {
 	}
 	c.checked.Store(now)
 	m := c.m.Load()
-	var st unix.Stat_t
-	if unix.Fstat(m.fd, &st) != nil || st.Nlink == 0 || st.Size < int64(c.size) {
+	var st posix.Stat_t
+	if posix.Fstat(m.fd, &st) != nil || st.Nlink == 0 || st.Size < int64(c.size) {
 		c.remap(m)
 	}
 }
@@ -349,7 +340,7 @@ func (c *Counters) Forget(i int) {
 // createCounters writes the counters file of a new bucket of n shards, every
 // shard's usage known to be zero, unless one exists already.
 func createCounters(dir string, n int) error {
-	f, err := os.OpenFile(filepath.Join(dir, CountersName), os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o666)
+	f, err := openNoFollow(filepath.Join(dir, CountersName), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 	if errors.Is(err, os.ErrExist) {
 		return nil
 	}
@@ -376,10 +367,10 @@ func (c *Counters) Close() error {
 	defer c.mu.Unlock()
 	var err error
 	for _, m := range c.all {
-		if e := unix.Munmap(m.mem); e != nil && err == nil {
+		if e := unmap(m.mem); e != nil && err == nil {
 			err = e
 		}
-		unix.Close(m.fd)
+		posix.Close(m.fd)
 	}
 	c.all = nil
 	return err

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bucketcache/bucketcache/bucket"
 	"github.com/bucketcache/bucketcache/deferred"
 	"github.com/bucketcache/bucketcache/fusefs"
@@ -277,18 +275,12 @@ func demoMount(dir string, clk *demoClock, p func(string, ...any)) error {
 		p("      %s", line)
 	}
 	p("    Extended attributes of paris:")
-	buf := make([]byte, 4096)
-	n, err := unix.Listxattr(path, buf)
+	attrs, err := xattrs(path)
 	if err != nil {
 		return err
 	}
-	for _, name := range strings.Split(strings.TrimSuffix(string(buf[:n]), "\x00"), "\x00") {
-		val := make([]byte, 4096)
-		m, err := unix.Getxattr(path, name, val)
-		if err != nil {
-			return err
-		}
-		p("      %s = %s", name, val[:m])
+	for _, a := range attrs {
+		p("      %s = %s", a[0], a[1])
 	}
 	if err := srv.Unmount(); err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -140,7 +142,9 @@ func cmdPrune(args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 	bar := newProgress(stderr, "prune", st.Layout().Count())
-	info, err := st.Sweep(context.Background(), store.SweepOptions{Full: *full, Progress: func(done, _ int) { bar.update(done) }})
+	ctx, stop := interruptible()
+	defer stop()
+	info, err := st.Sweep(ctx, store.SweepOptions{Full: *full, Progress: func(done, _ int) { bar.update(done) }})
 	bar.finish()
 	fmt.Fprintf(stdout, "pruned %s, %s: %d expired, %d damaged, %d temporary, %d key locks\n",
 		count(info.Files, "file"), size(info.Bytes), info.Expired, info.Corrupt, info.Temp, info.Locks)
@@ -183,7 +187,9 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%s: %s (%s)\n", filepath.Join(st.Dir(), f.Path), f.Reason, what)
 	}
-	info, err := st.Sweep(context.Background(), store.SweepOptions{Verify: true, Fix: *fix, Report: report,
+	ctx, stop := interruptible()
+	defer stop()
+	info, err := st.Sweep(ctx, store.SweepOptions{Verify: true, Fix: *fix, Report: report,
 		Progress: func(done, _ int) { bar.update(done) }})
 	bar.finish()
 	fmt.Fprintf(stdout, "checked %s: %d sound, %d damaged", count(info.Checked, "entry file"), info.Checked-info.Damaged, info.Damaged)
@@ -224,4 +230,11 @@ func remainText(n int) string {
 		return "remains"
 	}
 	return "remain"
+}
+
+// interruptible is a context that ends on an interrupt (Ctrl-C): prune and
+// verify then stop between files, leaving every shard consistent and no lock
+// held, and report how far they got.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt)
 }

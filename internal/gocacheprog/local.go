@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // localDir is the directory of the files handed to the go command: one
@@ -49,20 +47,11 @@ func openLocal(dir string, now func() time.Time) (*localDir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gocacheprog: local directory: %w", err)
 	}
-	if err := flock(f, unix.LOCK_SH); err != nil {
+	if err := flock(f, lockShared); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("gocacheprog: locking the local directory: %w", err)
 	}
 	return &localDir{dir: dir, now: now, lock: f}, nil
-}
-
-func flock(f *os.File, how int) error {
-	for {
-		err := unix.Flock(int(f.Fd()), how)
-		if err != unix.EINTR {
-			return err
-		}
-	}
 }
 
 // path is the local file of output o.
@@ -122,7 +111,7 @@ func (l *localDir) write(o id, body []byte) (string, error) {
 // the temporary files older than an hour (left by killed processes).
 func (l *localDir) close(maxAge time.Duration) error {
 	defer l.lock.Close()
-	if err := unix.Flock(int(l.lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := flock(l.lock, lockExclusiveNow); err != nil {
 		return nil // another Cache is using the directory: it sweeps at its close
 	}
 	now := l.now()

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -11,8 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/bucketcache/bucketcache/internal/posix"
 	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/shard"
 )
@@ -134,7 +134,7 @@ func (t *trimmer) loop() {
 			retry.Reset(wait)
 			continue
 		}
-		t.s.trimLocked()
+		t.s.trimLocked(context.Background())
 		t.lock.Unlock()
 	}
 }
@@ -153,7 +153,7 @@ func (s *Store) Trim(ctx context.Context) (TrimInfo, error) {
 		return TrimInfo{}, err
 	}
 	defer m.Unlock()
-	return s.trimLocked()
+	return s.trimLocked(ctx)
 }
 
 // overLimit reports whether the counted usage exceeds a limit.
@@ -165,8 +165,8 @@ func (s *Store) overLimit() bool {
 
 // trimDue returns how long until a trim may run, by the stamp of the last.
 func (s *Store) trimDue() time.Duration {
-	var st unix.Stat_t
-	if unix.Fstatat(s.root, TrimStampName, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+	var st posix.Stat_t
+	if posix.Fstatat(s.root, TrimStampName, &st, posix.AT_SYMLINK_NOFOLLOW) != nil {
 		return 0
 	}
 	since := s.opts.Now().Sub(time.Unix(0, st.Mtim.Nano()))
@@ -201,14 +201,16 @@ func (h *newestFirst) Pop() any {
 }
 
 // trimLocked runs one trim; the caller holds the trim lock.
-func (s *Store) trimLocked() (TrimInfo, error) {
+// When ctx ends it stops between shards and returns ctx.Err(), wrapped:
+// every shard it touched is consistent, and what it evicted is counted.
+func (s *Store) trimLocked(ctx context.Context) (TrimInfo, error) {
 	var info TrimInfo
 	now := s.opts.Now()
-	if fd, err := unix.Openat(s.root, TrimStampName, unix.O_WRONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666); err == nil {
-		futimens(fd, []unix.Timespec{unix.NsecToTimespec(now.UnixNano()), unix.NsecToTimespec(now.UnixNano())})
-		unix.Close(fd)
+	if fd, err := posix.Openat(s.root, TrimStampName, posix.O_WRONLY|posix.O_CREAT|posix.O_NOFOLLOW|posix.O_CLOEXEC, 0o666); err == nil {
+		futimens(fd, []posix.Timespec{posix.NsecToTimespec(now.UnixNano()), posix.NsecToTimespec(now.UnixNano())})
+		posix.Close(fd)
 	}
-	s.recountUnknown()
+	s.recountUnknown(ctx)
 	info.Before = s.Usage()
 	if s.ctrs == nil {
 		info.Before = s.scanUsage()
@@ -233,7 +235,11 @@ func (s *Store) trimLocked() (TrimInfo, error) {
 		for n < len(victims) && victims[n].shard == i {
 			n++
 		}
-		evicted, bytes, spared, err := s.evictShard(i, victims[:n], now)
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("store: trim stopped: %w", err))
+			break
+		}
+		evicted, bytes, spared, err := s.evictShard(ctx, i, victims[:n], now)
 		info.Evicted += evicted
 		info.Bytes += bytes
 		info.Protected += spared
@@ -271,7 +277,7 @@ func (s *Store) scanUsage() Usage {
 // recountUnknown recounts every shard whose usage is unknown, or whose
 // generation is odd (a change under way, or a writer that died mid-change:
 // under the lock it is one or the other).
-func (s *Store) recountUnknown() {
+func (s *Store) recountUnknown(ctx context.Context) {
 	if s.ctrs == nil {
 		return
 	}
@@ -280,7 +286,7 @@ func (s *Store) recountUnknown() {
 		if known && shard.Stable(s.ctrs.Load(i)) || !s.shardExists(i) {
 			continue
 		}
-		dirfd, unlock, err := s.lockShard(context.Background(), i)
+		dirfd, unlock, err := s.lockShard(ctx, i)
 		if err != nil {
 			continue
 		}
@@ -298,7 +304,7 @@ func (s *Store) shardExists(i int) bool {
 	if err != nil {
 		return false
 	}
-	unix.Close(fd)
+	posix.Close(fd)
 	return true
 }
 
@@ -322,8 +328,8 @@ func (s *Store) chooseVictims(now time.Time, excessBytes, excessEntries int64) (
 			if _, ok := shard.ParseEntryName(name); !ok {
 				continue
 			}
-			var st unix.Stat_t
-			if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+			var st posix.Stat_t
+			if posix.Fstatat(dirfd, name, &st, posix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&posix.S_IFMT != posix.S_IFREG {
 				continue
 			}
 			c := candidate{shard: i, name: name, ino: st.Ino, size: st.Size, used: recency(&st)}
@@ -352,15 +358,15 @@ func (s *Store) chooseVictims(now time.Time, excessBytes, excessEntries int64) (
 
 // evictShard removes victims of shard i under its lock, sparing any that
 // changed, were used, or gained a per-key lock since they were chosen.
-func (s *Store) evictShard(i int, victims []candidate, now time.Time) (evicted int, bytes int64, spared int, err error) {
-	dirfd, unlock, err := s.lockShard(context.Background(), i)
+func (s *Store) evictShard(ctx context.Context, i int, victims []candidate, now time.Time) (evicted int, bytes int64, spared int, err error) {
+	dirfd, unlock, err := s.lockShard(ctx, i)
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	defer unlock()
 	idleBefore := now.UnixNano() - 2*int64(s.opts.EvictionGrace)
 	for _, c := range victims {
-		var st unix.Stat_t
+		var st posix.Stat_t
 		if s.lstatAt(dirfd, c.name, &st) != nil ||
 			st.Ino != c.ino || recency(&st) > idleBefore || keyLockExists(dirfd, c.name) {
 			spared++
@@ -376,6 +382,6 @@ func (s *Store) evictShard(i int, victims []candidate, now time.Time) (evicted i
 
 func keyLockExists(dirfd int, entryName string) bool {
 	base, _ := strings.CutSuffix(entryName, shard.EntrySuffix)
-	var st unix.Stat_t
-	return unix.Fstatat(dirfd, base+shard.KeyLockSuffix, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
+	var st posix.Stat_t
+	return posix.Fstatat(dirfd, base+shard.KeyLockSuffix, &st, posix.AT_SYMLINK_NOFOLLOW) == nil
 }

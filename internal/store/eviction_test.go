@@ -1,3 +1,5 @@
+//go:build unix
+
 package store
 
 import (
@@ -216,7 +218,7 @@ func TestProcessesWritingPastTheLimit(t *testing.T) {
 		}
 	}
 	s := open(t, dir, Config{MaxEntries: 200})
-	s.recountUnknown()
+	s.recountUnknown(context.Background())
 	u := s.Usage()
 	b, n := recount(t, dir)
 	if !u.Known || u.Entries != n || u.Bytes != b {
@@ -268,7 +270,7 @@ func TestUnlimitedWritersLeaveUsageToRecount(t *testing.T) {
 	if u := counted.Usage(); u.Known {
 		t.Fatalf("a write without counting left usage claimed exact: %+v", u)
 	}
-	counted.recountUnknown()
+	counted.recountUnknown(context.Background())
 	b, n := recount(t, dir)
 	if u := counted.Usage(); !u.Known || u.Entries != n || u.Bytes != b || n != 2 {
 		t.Fatalf("after recount %+v, directory %d entries %d bytes", u, n, b)

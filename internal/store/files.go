@@ -6,9 +6,8 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bucketcache/bucketcache/internal/fsx"
+	"github.com/bucketcache/bucketcache/internal/posix"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -28,14 +27,14 @@ func (s *Store) readEntry(rel string, depth shard.Depth, want []byte, stamp bool
 	// file that is not regular is confirmed the same way.
 	for try := 0; ; try++ {
 		e, id, used, err := s.readEntryOnce(rel, depth, want, stamp)
-		retry := errors.Is(err, unix.ESTALE)
+		retry := errors.Is(err, posix.ESTALE)
 		if s.opts.SharedFilesystem && try < 3 {
-			var st unix.Stat_t
+			var st posix.Stat_t
 			switch d := (*shard.DamageError)(nil); {
 			case err == ErrNotFound:
 				retry = s.lstatAt(s.root, rel, &st) == nil
 			case errors.As(err, &d) && (d.Reason == shard.ReasonSymlink || d.Reason == shard.ReasonNotRegular):
-				retry = s.lstatAt(s.root, rel, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG
+				retry = s.lstatAt(s.root, rel, &st) == nil && st.Mode&posix.S_IFMT == posix.S_IFREG
 			}
 		}
 		if !retry {
@@ -48,7 +47,7 @@ func (s *Store) readEntry(rel string, depth shard.Depth, want []byte, stamp bool
 }
 
 func (s *Store) readEntryOnce(rel string, depth shard.Depth, want []byte, stamp bool) (shard.Entry, fsx.FileID, int64, error) {
-	fd, err := fsx.OpenBeneath(s.root, rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
+	fd, err := fsx.OpenBeneath(s.root, rel, posix.O_RDONLY|posix.O_NONBLOCK|posix.O_NOFOLLOW, 0)
 	switch {
 	case err == nil:
 	case fsx.IsMissing(err):
@@ -58,18 +57,18 @@ func (s *Store) readEntryOnce(rel string, depth shard.Depth, want []byte, stamp 
 	default:
 		return shard.Entry{}, fsx.FileID{}, 0, s.pathErr("open", rel, err)
 	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	defer posix.Close(fd)
+	var st posix.Stat_t
+	if err := posix.Fstat(fd, &st); err != nil {
 		return shard.Entry{}, fsx.FileID{}, 0, s.pathErr("stat", rel, err)
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+	if st.Mode&posix.S_IFMT != posix.S_IFREG {
 		return shard.Entry{}, fsx.FileID{}, 0, shard.Damage(shard.ReasonNotRegular)
 	}
 	if s.opts.SharedFilesystem && st.Nlink == 0 {
 		// Replaced or removed by another machine since the kernel looked
 		// the name up: read what the name holds now.
-		return shard.Entry{}, fsx.FileID{}, 0, s.pathErr("open", rel, unix.ESTALE)
+		return shard.Entry{}, fsx.FileID{}, 0, s.pathErr("open", rel, posix.ESTALE)
 	}
 	used := recency(&st)
 	if now := s.opts.Now(); stamp && s.touchDue(used, now) && stampUsedFD(fd, now) == nil {
@@ -86,12 +85,12 @@ func (s *Store) readEntryOnce(rel string, depth shard.Depth, want []byte, stamp 
 // reveals no content, so following a planted shard symlink here is harmless:
 // its identity never matches a remembered one.
 func (s *Store) statEntry(rel string) (fsx.FileID, error) {
-	var st unix.Stat_t
+	var st posix.Stat_t
 	if err := s.lstatAt(s.root, rel, &st); err != nil {
 		return fsx.FileID{}, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return fsx.FileID{}, unix.EINVAL
+	if st.Mode&posix.S_IFMT != posix.S_IFREG {
+		return fsx.FileID{}, posix.EINVAL
 	}
 	return fsx.IDOf(&st), nil
 }
@@ -105,24 +104,22 @@ func (s *Store) statEntry(rel string) (fsx.FileID, error) {
 // up again). A file that no name holds any more (this machine still has it
 // open, so the server answers for it) is reported as ESTALE. It fills only
 // the fields the store uses: Mode, Ino, Size, Atim and Mtim.
-func (s *Store) lstatAt(dirfd int, name string, st *unix.Stat_t) error {
+func (s *Store) lstatAt(dirfd int, name string, st *posix.Stat_t) error {
 	if !s.opts.SharedFilesystem {
-		return unix.Fstatat(dirfd, name, st, unix.AT_SYMLINK_NOFOLLOW)
+		return posix.Fstatat(dirfd, name, st, posix.AT_SYMLINK_NOFOLLOW)
 	}
-	var x unix.Statx_t
-	err := unix.Statx(dirfd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &x)
-	if err == unix.ENOSYS { // kernels before 4.11
-		return unix.Fstatat(dirfd, name, st, unix.AT_SYMLINK_NOFOLLOW)
+	var x posix.Statx_t
+	err := posix.Statx(dirfd, name, posix.AT_SYMLINK_NOFOLLOW|posix.AT_STATX_FORCE_SYNC, posix.STATX_BASIC_STATS, &x)
+	if err == posix.ENOSYS { // kernels before 4.11
+		return posix.Fstatat(dirfd, name, st, posix.AT_SYMLINK_NOFOLLOW)
 	}
 	if err != nil {
 		return err
 	}
-	if x.Mask&unix.STATX_NLINK != 0 && x.Nlink == 0 {
-		return unix.ESTALE
+	if x.Mask&posix.STATX_NLINK != 0 && x.Nlink == 0 {
+		return posix.ESTALE
 	}
-	*st = unix.Stat_t{Mode: uint32(x.Mode), Ino: x.Ino, Size: int64(x.Size)}
-	st.Atim = unix.NsecToTimespec(x.Atime.Sec*1e9 + int64(x.Atime.Nsec))
-	st.Mtim = unix.NsecToTimespec(x.Mtime.Sec*1e9 + int64(x.Mtime.Nsec))
+	*st = posix.StatOfStatx(&x)
 	return nil
 }
 
@@ -130,21 +127,21 @@ func (s *Store) lstatAt(dirfd int, name string, st *unix.Stat_t) error {
 // and returns its descriptor, refusing a symlink in its place.
 func (s *Store) openShardDir(i int, create bool) (int, error) {
 	name := s.layout.DirName(i)
-	fd, err := fsx.OpenBeneath(s.root, name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	fd, err := fsx.OpenBeneath(s.root, name, posix.O_RDONLY|posix.O_DIRECTORY, 0)
 	// On a shared filesystem another machine may be making the directory
 	// at the same moment: GlusterFS then fails this mkdir with EEXIST a few
 	// milliseconds before a lookup finds the directory, and an open of the
 	// directory it has just made can fail with ESTALE. Retry briefly.
-	for try := 0; (err == unix.ENOENT && create || err == unix.ESTALE) && try < 500; try++ {
+	for try := 0; (err == posix.ENOENT && create || err == posix.ESTALE) && try < 500; try++ {
 		if try > 0 {
 			time.Sleep(time.Millisecond)
 		}
-		if err == unix.ENOENT {
-			if err := unix.Mkdirat(s.root, name, 0o777); err != nil && err != unix.EEXIST {
+		if err == posix.ENOENT {
+			if err := posix.Mkdirat(s.root, name, 0o777); err != nil && err != posix.EEXIST {
 				return -1, s.pathErr("mkdir", name, err)
 			}
 		}
-		fd, err = fsx.OpenBeneath(s.root, name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+		fd, err = fsx.OpenBeneath(s.root, name, posix.O_RDONLY|posix.O_DIRECTORY, 0)
 	}
 	if err != nil {
 		if fsx.IsLink(err) {
@@ -162,29 +159,10 @@ func (s *Store) tempName(h uint64) string {
 
 var pid = os.Getpid()
 
-// Filesystem magic numbers (statfs f_type) of filesystems that several
-// machines may mount at once.
-var sharedFilesystems = map[int64]string{
-	0x6969:     "nfs",
-	0xff534d42: "cifs",
-	0xfe534d42: "smb2",
-	0x517b:     "smb",
-	0x65735546: "fuse", // GlusterFS, sshfs, ... (FUSE hides which)
-	0x00c36400: "ceph",
-	0x0bd00bd0: "lustre",
-	0x01021997: "9p",
-	0x5346414f: "afs",
-	0x47504653: "gpfs",
-}
-
 // onSharedFilesystem reports whether dirfd is on a filesystem that several
 // machines may mount.
 func onSharedFilesystem(dirfd int) bool {
-	var st unix.Statfs_t
-	if unix.Fstatfs(dirfd, &st) != nil {
-		return false
-	}
-	_, shared := sharedFilesystems[int64(st.Type)]
+	_, shared := fsx.SharedFilesystem(dirfd)
 	return shared
 }
 
@@ -196,7 +174,7 @@ func onSharedFilesystem(dirfd int) bool {
 func mkdirAll(dir string) error {
 	err := os.MkdirAll(dir, 0o777)
 	for try := 0; try < 500 && (errors.Is(err, fs.ErrExist) ||
-		errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESTALE)); try++ {
+		errors.Is(err, posix.ENOENT) || errors.Is(err, posix.ESTALE)); try++ {
 		time.Sleep(time.Millisecond)
 		err = os.MkdirAll(dir, 0o777)
 	}

@@ -10,9 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bucketcache/bucketcache/internal/fsx"
+	"github.com/bucketcache/bucketcache/internal/posix"
 	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/shard"
 )
@@ -161,7 +160,7 @@ const (
 func (s *Store) sweepShard(ctx context.Context, i int, opts *SweepOptions, report func(Finding)) (PruneInfo, error) {
 	var info PruneInfo
 	dirfd, err := s.openShardDir(i, false)
-	if errors.Is(err, unix.ENOENT) {
+	if errors.Is(err, posix.ENOENT) {
 		return info, nil // never written to
 	}
 	if err != nil {
@@ -169,7 +168,7 @@ func (s *Store) sweepShard(ctx context.Context, i int, opts *SweepOptions, repor
 	}
 	names, err := fsx.ReadDirNames(dirfd)
 	if err != nil {
-		unix.Close(dirfd)
+		posix.Close(dirfd)
 		return info, s.pathErr("readdir", s.layout.DirName(i), err)
 	}
 	pruning := !opts.Verify
@@ -214,7 +213,7 @@ func (s *Store) sweepShard(ctx context.Context, i int, opts *SweepOptions, repor
 			doomed = append(doomed, name)
 		}
 	}
-	unix.Close(dirfd)
+	posix.Close(dirfd)
 	if len(doomed) == 0 {
 		return info, nil
 	}
@@ -227,12 +226,12 @@ func (s *Store) sweepShard(ctx context.Context, i int, opts *SweepOptions, repor
 	for _, name := range doomed {
 		if shard.IsTempName(name) { // under the lock, no writer is using it
 			size, _ := sizeAt(dirfd, name)
-			switch err := unix.Unlinkat(dirfd, name, 0); {
+			switch err := posix.Unlinkat(dirfd, name, 0); {
 			case err == nil:
 				info.Temp++
 				info.Files++
 				info.Bytes += size
-			case err != unix.ENOENT && firstErr == nil:
+			case err != posix.ENOENT && firstErr == nil:
 				firstErr = s.pathErr("remove", s.shardRel(i, name), err)
 			}
 			continue
@@ -269,30 +268,30 @@ func (s *Store) sweepShard(ctx context.Context, i int, opts *SweepOptions, repor
 // opens only files whose size or times say they may have to go, and calls
 // the rest live. A file it cannot read is kept. It returns the size on disk.
 func (s *Store) judge(dirfd int, name string, h uint64, i int, full, screen bool, now int64) (verdict, shard.Reason, int64) {
-	var st unix.Stat_t
-	if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+	var st posix.Stat_t
+	if posix.Fstatat(dirfd, name, &st, posix.AT_SYMLINK_NOFOLLOW) != nil {
 		return keep, "", 0 // gone since the listing
 	}
 	switch {
-	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
+	case st.Mode&posix.S_IFMT == posix.S_IFLNK:
 		return damaged, shard.ReasonSymlink, st.Size // removed, never followed
-	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+	case st.Mode&posix.S_IFMT != posix.S_IFREG:
 		return foreign, shard.ReasonNotRegular, st.Size
 	case screen && st.Size >= shard.HeaderSize && !expiredByTime(&st, now):
 		return keep, "", st.Size // its time says live: not opened
 	}
-	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := posix.Openat(dirfd, name, posix.O_RDONLY|posix.O_NONBLOCK|posix.O_NOFOLLOW|posix.O_CLOEXEC, 0)
 	if err != nil {
-		if err == unix.ELOOP {
+		if err == posix.ELOOP {
 			return damaged, shard.ReasonSymlink, st.Size
 		}
 		return keep, "", st.Size
 	}
-	defer unix.Close(fd)
-	if unix.Fstat(fd, &st) != nil {
+	defer posix.Close(fd)
+	if posix.Fstat(fd, &st) != nil {
 		return keep, "", st.Size
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+	if st.Mode&posix.S_IFMT != posix.S_IFREG {
 		return foreign, shard.ReasonNotRegular, st.Size
 	}
 	depth := shard.Head

@@ -5,9 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bucketcache/bucketcache/internal/fsx"
+	"github.com/bucketcache/bucketcache/internal/posix"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -194,8 +193,8 @@ func (s *Store) cold(i int, h uint64, key []byte, gen uint64, now time.Time) (Re
 // it was used at now, for eviction's sake. Only the access time changes, so
 // the file's identity (and every copy of it kept in memory) stays valid.
 func (s *Store) stampUsed(h uint64, now time.Time) {
-	ts := []unix.Timespec{unix.NsecToTimespec(now.UnixNano()), {Nsec: unix.UTIME_OMIT}}
-	unix.UtimesNanoAt(s.root, s.layout.EntryPath(h), ts, unix.AT_SYMLINK_NOFOLLOW)
+	ts := []posix.Timespec{posix.NsecToTimespec(now.UnixNano()), {Nsec: posix.UTIME_OMIT}}
+	posix.UtimesNanoAt(s.root, s.layout.EntryPath(h), ts, posix.AT_SYMLINK_NOFOLLOW)
 }
 
 // Contains reports whether Get would find key, without giving the value.

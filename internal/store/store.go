@@ -38,8 +38,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/bucketcache/bucketcache/internal/posix"
 	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/shard"
 )
@@ -127,7 +126,7 @@ func Open(dir string, opts Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	root, err := posix.Open(abs, posix.O_RDONLY|posix.O_DIRECTORY|posix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", abs, err)
 	}
@@ -151,7 +150,7 @@ func Open(dir string, opts Config) (*Store, error) {
 	if !s.opts.SharedFilesystem {
 		s.ctrs, err = shard.OpenCounters(abs, layout)
 		if err != nil {
-			unix.Close(root)
+			posix.Close(root)
 			return nil, err
 		}
 	}
@@ -203,7 +202,7 @@ func (s *Store) Close() error {
 		if s.ctrs != nil {
 			err = s.ctrs.Close()
 		}
-		if e := unix.Close(s.root); e != nil && err == nil {
+		if e := posix.Close(s.root); e != nil && err == nil {
 			err = e
 		}
 	})

@@ -3,11 +3,9 @@ package store
 import (
 	"math/rand/v2"
 	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/bucketcache/bucketcache/internal/fsx"
+	"github.com/bucketcache/bucketcache/internal/posix"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -97,31 +95,24 @@ func stampTimes(fd int, now time.Time, expiresAt int64) error {
 	if expiresAt != 0 {
 		sec = max(expiresAt/1e9, 1) // rounded down: the hint is never late
 	}
-	mtime := unix.Timespec{Sec: sec, Nsec: int64(rand.Uint64N(1e9))}
-	return futimens(fd, []unix.Timespec{unix.NsecToTimespec(now.UnixNano()), mtime})
+	mtime := posix.Timespec{Sec: sec, Nsec: int64(rand.Uint64N(1e9))}
+	return futimens(fd, []posix.Timespec{posix.NsecToTimespec(now.UnixNano()), mtime})
 }
 
 // stampUsedFD records in an open entry file's access time that it was used
 // at now, leaving its modification time alone.
 func stampUsedFD(fd int, now time.Time) error {
-	return futimens(fd, []unix.Timespec{unix.NsecToTimespec(now.UnixNano()), {Nsec: unix.UTIME_OMIT}})
+	return futimens(fd, []posix.Timespec{posix.NsecToTimespec(now.UnixNano()), {Nsec: posix.UTIME_OMIT}})
 }
 
-func futimens(fd int, ts []unix.Timespec) error {
-	// utimensat(fd, NULL, ts, 0) is futimens(3): it needs no path.
-	_, _, errno := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
-	if errno != 0 {
-		return errno
-	}
-	return nil
-}
+func futimens(fd int, ts []posix.Timespec) error { return posix.Futimens(fd, ts) }
 
 // recency is when an entry file was last used, by any process (Unix ns).
-func recency(st *unix.Stat_t) int64 { return st.Atim.Nano() }
+func recency(st *posix.Stat_t) int64 { return st.Atim.Nano() }
 
 // expiredByTime reports whether an entry file's modification time says its
 // entry has expired at now (Unix ns). Only a header can confirm it.
-func expiredByTime(st *unix.Stat_t, now int64) bool {
+func expiredByTime(st *posix.Stat_t, now int64) bool {
 	sec := st.Mtim.Sec
 	return sec != 0 && now >= sec*1e9
 }

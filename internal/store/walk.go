@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"iter"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bucketcache/bucketcache/internal/fsx"
+	"github.com/bucketcache/bucketcache/internal/posix"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -108,7 +107,7 @@ func (s *Store) walkShards(fn func(i, dirfd int, names []string) bool) {
 		}
 		names, err := fsx.ReadDirNames(dirfd)
 		cont := err != nil || fn(i, dirfd, names)
-		unix.Close(dirfd)
+		posix.Close(dirfd)
 		if !cont {
 			return
 		}

@@ -8,9 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bucketcache/bucketcache/internal/fsx"
+	"github.com/bucketcache/bucketcache/internal/posix"
 	"github.com/bucketcache/bucketcache/lock"
 	"github.com/bucketcache/bucketcache/shard"
 )
@@ -33,16 +32,22 @@ type Item struct {
 // stays readable, on disk and in memory. Put keeps no reference to key or
 // rec.Value.
 func (s *Store) Put(key []byte, rec Record) error {
+	return s.PutContext(context.Background(), key, rec, false)
+}
+
+// PutContext is Put, or PutOwned when owned is set, waiting for the shard's
+// lock only until ctx ends: then it returns ctx.Err(), wrapped, having
+// changed nothing.
+func (s *Store) PutContext(ctx context.Context, key []byte, rec Record, owned bool) error {
 	i := s.layout.Index(shard.Hash(key))
-	return s.WriteShard(i, []Item{{Key: key, Record: rec}})[0]
+	return s.WriteShardContext(ctx, i, []Item{{Key: key, Record: rec, Owned: owned}})[0]
 }
 
 // PutOwned is Put of a rec.Value that the caller gives to the Store and
 // never changes again (a freshly encoded value): the Store may keep it in
 // memory as it is, without a copy, however large.
 func (s *Store) PutOwned(key []byte, rec Record) error {
-	i := s.layout.Index(shard.Hash(key))
-	return s.WriteShard(i, []Item{{Key: key, Record: rec, Owned: true}})[0]
+	return s.PutContext(context.Background(), key, rec, true)
 }
 
 // WriteShard applies items, which must all belong to shard i (see ShardOf),
@@ -51,6 +56,13 @@ func (s *Store) PutOwned(key []byte, rec Record) error {
 // one error per item, nil where the change was made. Package deferred commits
 // its batches with it.
 func (s *Store) WriteShard(i int, items []Item) []error {
+	return s.WriteShardContext(context.Background(), i, items)
+}
+
+// WriteShardContext is WriteShard, waiting for the shard's lock only until
+// ctx ends: then every item fails with ctx.Err(), wrapped, and nothing is
+// changed.
+func (s *Store) WriteShardContext(ctx context.Context, i int, items []Item) []error {
 	errs := make([]error, len(items))
 	fail := func(err error) []error {
 		for j := range errs {
@@ -62,6 +74,9 @@ func (s *Store) WriteShard(i int, items []Item) []error {
 	}
 	if err := s.checkOpen(); err != nil {
 		return fail(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(fmt.Errorf("store: shard %d not written: %w", i, err))
 	}
 	now := s.opts.Now()
 	heads := make([][]byte, len(items)) // each entry's head, or all of it for a small value
@@ -91,7 +106,7 @@ func (s *Store) WriteShard(i int, items []Item) []error {
 			heads[j] = shard.Append(nil, it.Codec, written.UnixNano(), exp, it.Key, it.Value)
 		}
 	}
-	dirfd, unlock, err := s.lockShard(context.Background(), i)
+	dirfd, unlock, err := s.lockShard(ctx, i)
 	if err != nil {
 		return fail(err)
 	}
@@ -127,7 +142,7 @@ func (s *Store) removeLocked(i, dirfd int, name string) (bool, error) {
 	if s.limited() {
 		size, regular = sizeAt(dirfd, name)
 	}
-	err := unix.Unlinkat(dirfd, name, 0)
+	err := posix.Unlinkat(dirfd, name, 0)
 	if testHookRemoved != nil {
 		testHookRemoved()
 	}
@@ -138,7 +153,7 @@ func (s *Store) removeLocked(i, dirfd int, name string) (bool, error) {
 	if h, ok := shard.ParseEntryName(name); ok && s.mem != nil {
 		s.mem.forget(i, h)
 	}
-	if err == unix.ENOENT {
+	if err == posix.ENOENT {
 		return false, nil
 	}
 	if err != nil {
@@ -163,26 +178,26 @@ func (s *Store) writeLocked(i, dirfd int, head, value []byte, owned bool) error 
 	h := shard.Hash(key)
 	name := shard.EntryName(h)
 	tmp := s.tempName(h)
-	fd, err := unix.Openat(dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666)
+	fd, err := posix.Openat(dirfd, tmp, posix.O_WRONLY|posix.O_CREAT|posix.O_EXCL|posix.O_NOFOLLOW|posix.O_CLOEXEC, 0o666)
 	if err != nil {
 		return s.pathErr("create", s.shardRel(i, tmp), err)
 	}
-	var st unix.Stat_t
+	var st posix.Stat_t
 	err = writeAll(fd, head, value)
 	if err == nil {
 		err = stampTimes(fd, s.opts.Now(), hdr.ExpiresAt)
 	}
 	if err == nil && s.opts.Durable {
-		err = unix.Fsync(fd)
+		err = posix.Fsync(fd)
 	}
 	if err == nil {
-		err = unix.Fstat(fd, &st)
+		err = posix.Fstat(fd, &st)
 	}
-	if cerr := unix.Close(fd); err == nil {
+	if cerr := posix.Close(fd); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		unix.Unlinkat(dirfd, tmp, 0)
+		posix.Unlinkat(dirfd, tmp, 0)
 		return s.pathErr("write", s.shardRel(i, tmp), err)
 	}
 	s.beginChange(i)
@@ -190,13 +205,13 @@ func (s *Store) writeLocked(i, dirfd int, head, value []byte, owned bool) error 
 	if s.limited() {
 		oldSize, existed = sizeAt(dirfd, name)
 	}
-	err = unix.Renameat(dirfd, tmp, dirfd, name)
+	err = posix.Renameat(dirfd, tmp, dirfd, name)
 	if err == nil && s.opts.Durable {
-		err = unix.Fsync(dirfd)
+		err = posix.Fsync(dirfd)
 	}
 	gen := s.endChange(i)
 	if err != nil {
-		unix.Unlinkat(dirfd, tmp, 0)
+		posix.Unlinkat(dirfd, tmp, 0)
 		return s.pathErr("rename", s.shardRel(i, name), err)
 	}
 	if existed {
@@ -237,11 +252,11 @@ func writeAll(fd int, pieces ...[]byte) error {
 		case 0:
 			return nil
 		case 1:
-			n, err = unix.Write(fd, pieces[0])
+			n, err = posix.Write(fd, pieces[0])
 		default:
-			n, err = unix.Writev(fd, pieces)
+			n, err = posix.Writev(fd, pieces)
 		}
-		if err == unix.EINTR {
+		if err == posix.EINTR {
 			continue
 		}
 		if err != nil {
@@ -263,15 +278,22 @@ func writeAll(fd int, pieces ...[]byte) error {
 
 // Delete removes key's entry. It returns ErrNotFound when Get would not find
 // it; an entry whose own expiry has passed is removed all the same.
-func (s *Store) Delete(key []byte) error {
+func (s *Store) Delete(key []byte) error { return s.DeleteContext(context.Background(), key) }
+
+// DeleteContext is Delete, waiting for the shard's lock only until ctx
+// ends: then it returns ctx.Err(), wrapped, having removed nothing.
+func (s *Store) DeleteContext(ctx context.Context, key []byte) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: not deleted: %w", err)
+	}
 	h := shard.Hash(key)
 	i := s.layout.Index(h)
-	dirfd, unlock, err := s.lockShard(context.Background(), i)
+	dirfd, unlock, err := s.lockShard(ctx, i)
 	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
+		if errors.Is(err, posix.ENOENT) {
 			return ErrNotFound
 		}
 		return err
@@ -306,7 +328,7 @@ func (s *Store) removeIfSame(i int, h uint64, id fsx.FileID) {
 		return
 	}
 	defer unlock()
-	var st unix.Stat_t
+	var st posix.Stat_t
 	if s.lstatAt(dirfd, shard.EntryName(h), &st) != nil || fsx.IDOf(&st) != id {
 		return
 	}
@@ -322,6 +344,9 @@ func (s *Store) lockShard(ctx context.Context, i int) (dirfd int, unlock func(),
 	dirfd, err = m.Lock(ctx)
 	if errors.Is(err, lock.ErrClosed) {
 		return -1, nil, ErrClosed
+	}
+	if ctxErr := ctx.Err(); err != nil && ctxErr != nil && errors.Is(err, ctxErr) {
+		return -1, nil, fmt.Errorf("store: waiting for the lock of shard %d: %w", i, err)
 	}
 	if err != nil {
 		return -1, nil, err
@@ -358,7 +383,7 @@ func (s *Store) KeyLockPath(key []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	unix.Close(fd)
+	posix.Close(fd)
 	return filepath.Join(s.dir, s.layout.DirName(i), shard.KeyLockName(h)), nil
 }
 
@@ -369,8 +394,8 @@ var testHookRemoved func()
 // sizeAt returns the size of the regular file name in dirfd, and whether
 // there is one.
 func sizeAt(dirfd int, name string) (int64, bool) {
-	var st unix.Stat_t
-	if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+	var st posix.Stat_t
+	if posix.Fstatat(dirfd, name, &st, posix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&posix.S_IFMT != posix.S_IFREG {
 		return 0, false
 	}
 	return st.Size, true

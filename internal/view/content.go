@@ -9,9 +9,8 @@ import (
 	"io/fs"
 	"path/filepath"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bucketcache/bucketcache/internal/fsx"
+	"github.com/bucketcache/bucketcache/internal/posix"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -49,7 +48,7 @@ type Content struct {
 func (d *Dir) OpenContent(h uint64, want []byte) (*Content, error) {
 	rel := d.layout.EntryPath(h)
 	path := filepath.Join(d.path, rel)
-	fd, err := fsx.OpenBeneath(d.root, rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
+	fd, err := fsx.OpenBeneath(d.root, rel, posix.O_RDONLY|posix.O_NONBLOCK|posix.O_NOFOLLOW, 0)
 	switch {
 	case err == nil:
 	case fsx.IsMissing(err):
@@ -61,7 +60,7 @@ func (d *Dir) OpenContent(h uint64, want []byte) (*Content, error) {
 	}
 	c, err := d.load(fd, h)
 	if err != nil {
-		unix.Close(fd)
+		posix.Close(fd)
 		if !shard.IsDamage(err) && err != ErrNotFound {
 			err = &fs.PathError{Op: "read", Path: path, Err: err}
 		}
@@ -69,7 +68,7 @@ func (d *Dir) OpenContent(h uint64, want []byte) (*Content, error) {
 	}
 	c.Path = rel
 	if c.fd != fd {
-		unix.Close(fd)
+		posix.Close(fd)
 	}
 	if want != nil && !bytes.Equal(c.Key, want) || c.Header.Expired(d.now()) {
 		c.Close()
@@ -84,11 +83,11 @@ func (d *Dir) OpenContent(h uint64, want []byte) (*Content, error) {
 // from the file by offset. The returned Content keeps fd when it reads from
 // it.
 func (d *Dir) load(fd int, h uint64) (*Content, error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	var st posix.Stat_t
+	if err := posix.Fstat(fd, &st); err != nil {
 		return nil, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+	if st.Mode&posix.S_IFMT != posix.S_IFREG {
 		return nil, shard.Damage(shard.ReasonNotRegular)
 	}
 	i := d.layout.Index(h)
@@ -194,7 +193,7 @@ func (c *Content) Close() error {
 	if c.fd >= 0 {
 		fd := c.fd
 		c.fd = -1
-		return unix.Close(fd)
+		return posix.Close(fd)
 	}
 	return nil
 }

@@ -10,9 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bucketcache/bucketcache/internal/fsx"
+	"github.com/bucketcache/bucketcache/internal/posix"
 	"github.com/bucketcache/bucketcache/shard"
 )
 
@@ -83,13 +82,13 @@ func Open(dir string, opts Options) (*Dir, error) {
 	case err != nil:
 		return nil, fmt.Errorf("bucket directory %s: %w", abs, err)
 	case !fi.IsDir():
-		return nil, fmt.Errorf("bucket directory %s: %w", abs, unix.ENOTDIR)
+		return nil, fmt.Errorf("bucket directory %s: %w", abs, posix.ENOTDIR)
 	}
 	layout, err := shard.Read(abs)
 	if err != nil {
 		return nil, err // names the path
 	}
-	root, err := unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	root, err := posix.Open(abs, posix.O_RDONLY|posix.O_DIRECTORY|posix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: abs, Err: err}
 	}
@@ -97,7 +96,7 @@ func Open(dir string, opts Options) (*Dir, error) {
 }
 
 // Close releases the directory's descriptor.
-func (d *Dir) Close() error { return unix.Close(d.root) }
+func (d *Dir) Close() error { return posix.Close(d.root) }
 
 // Path is the bucket directory's absolute path.
 func (d *Dir) Path() string { return d.path }
@@ -178,9 +177,9 @@ func (d *Dir) Verify(i int, fn func(f *File) bool) error { return d.scan(i, true
 
 func (d *Dir) scan(i int, afresh bool, fn func(f *File) bool) error {
 	dirName := d.layout.DirName(i)
-	dirfd, err := fsx.OpenBeneath(d.root, dirName, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	dirfd, err := fsx.OpenBeneath(d.root, dirName, posix.O_RDONLY|posix.O_DIRECTORY, 0)
 	if err != nil {
-		if err == unix.ENOENT {
+		if err == posix.ENOENT {
 			return nil
 		}
 		if fsx.IsLink(err) {
@@ -188,7 +187,7 @@ func (d *Dir) scan(i int, afresh bool, fn func(f *File) bool) error {
 		}
 		return &fs.PathError{Op: "open", Path: filepath.Join(d.path, dirName), Err: err}
 	}
-	defer unix.Close(dirfd)
+	defer posix.Close(dirfd)
 	names, err := fsx.ReadDirNames(dirfd)
 	if err != nil {
 		return &fs.PathError{Op: "readdir", Path: filepath.Join(d.path, dirName), Err: err}
@@ -197,8 +196,8 @@ func (d *Dir) scan(i int, afresh bool, fn func(f *File) bool) error {
 	for _, name := range names {
 		f := File{Entry: Entry{Path: dirName + "/" + name}}
 		if shard.IsTempName(name) {
-			var st unix.Stat_t
-			if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+			var st posix.Stat_t
+			if posix.Fstatat(dirfd, name, &st, posix.AT_SYMLINK_NOFOLLOW) != nil {
 				continue
 			}
 			f.Status, f.Size = Temp, st.Size
@@ -211,11 +210,11 @@ func (d *Dir) scan(i int, afresh bool, fn func(f *File) bool) error {
 		if !ok {
 			continue // the lock file, key locks, or something a person put here
 		}
-		fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		fd, err := posix.Openat(dirfd, name, posix.O_RDONLY|posix.O_NONBLOCK|posix.O_NOFOLLOW|posix.O_CLOEXEC, 0)
 		switch {
 		case err == nil:
 			e, size, ierr := d.inspect(fd, h, i, true, afresh)
-			unix.Close(fd)
+			posix.Close(fd)
 			f.Size = size
 			switch r := shard.ReasonOf(ierr); {
 			case ierr == nil:
@@ -232,7 +231,7 @@ func (d *Dir) scan(i int, afresh bool, fn func(f *File) bool) error {
 			default:
 				continue // unreadable: neither shown nor judged
 			}
-		case err == unix.ELOOP:
+		case err == posix.ELOOP:
 			f.Status, f.Reason = Damaged, shard.ReasonSymlink
 		default:
 			continue // vanished since the listing
@@ -261,7 +260,7 @@ func (d *Dir) Entries(i int) ([]Entry, error) {
 // foreign one an error for which shard.IsDamage is true.
 func (d *Dir) Stat(h uint64) (Entry, error) {
 	rel := d.layout.EntryPath(h)
-	fd, err := fsx.OpenBeneath(d.root, rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
+	fd, err := fsx.OpenBeneath(d.root, rel, posix.O_RDONLY|posix.O_NONBLOCK|posix.O_NOFOLLOW, 0)
 	switch {
 	case err == nil:
 	case fsx.IsMissing(err):
@@ -271,7 +270,7 @@ func (d *Dir) Stat(h uint64) (Entry, error) {
 	default:
 		return Entry{}, &fs.PathError{Op: "open", Path: filepath.Join(d.path, rel), Err: err}
 	}
-	defer unix.Close(fd)
+	defer posix.Close(fd)
 	e, _, err := d.inspect(fd, h, d.layout.Index(h), true, false)
 	if err != nil && !shard.IsDamage(err) {
 		err = &fs.PathError{Op: "read", Path: filepath.Join(d.path, rel), Err: err}
@@ -309,11 +308,11 @@ func (d *Dir) Lookup(name string) (Entry, error) {
 // checked before, unless afresh). It returns the file's size. Damage is a
 // *shard.DamageError.
 func (d *Dir) inspect(fd int, h uint64, i int, full, afresh bool) (Entry, int64, error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	var st posix.Stat_t
+	if err := posix.Fstat(fd, &st); err != nil {
 		return Entry{}, 0, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+	if st.Mode&posix.S_IFMT != posix.S_IFREG {
 		return Entry{}, st.Size, shard.Damage(shard.ReasonNotRegular)
 	}
 	id := fsx.IDOf(&st)
@@ -336,14 +335,14 @@ func (d *Dir) inspect(fd int, h uint64, i int, full, afresh bool) (Entry, int64,
 
 // entryOf is the view of the sound entry e, read from the file st describes,
 // whose name says its key hashes to h.
-func entryOf(e shard.Entry, h uint64, st *unix.Stat_t) Entry {
+func entryOf(e shard.Entry, h uint64, st *posix.Stat_t) Entry {
 	return Entry{
 		Name:   Name(e.Key),
 		Hash:   h,
 		Key:    e.Key,
 		Header: e.Header,
 		ID:     fsx.IDOf(st),
-		Perm:   st.Mode & 0o777,
+		Perm:   uint32(st.Mode) & 0o777,
 		UID:    st.Uid,
 		GID:    st.Gid,
 	}
@@ -354,12 +353,12 @@ func entryOf(e shard.Entry, h uint64, st *unix.Stat_t) Entry {
 // through OpenContent or Stat. It does not follow a symlink in the entry's
 // place.
 func (d *Dir) StatID(h uint64) (FileID, error) {
-	var st unix.Stat_t
-	if err := unix.Fstatat(d.root, d.layout.EntryPath(h), &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	var st posix.Stat_t
+	if err := posix.Fstatat(d.root, d.layout.EntryPath(h), &st, posix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return FileID{}, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return FileID{}, unix.EINVAL
+	if st.Mode&posix.S_IFMT != posix.S_IFREG {
+		return FileID{}, posix.EINVAL
 	}
 	return fsx.IDOf(&st), nil
 }
