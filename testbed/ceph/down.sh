@@ -13,7 +13,8 @@ ST=$DIR/state
 [ -d "$ST" ] || exit 0
 
 left=0
-warn() { echo "down.sh: $*" >&2; }
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 # ours PID: the process PID is alive and one of this test bed's Ceph
 # processes (their command lines name DIR's ceph.conf) or its watchdog, so a
@@ -26,45 +27,9 @@ ours() {
   case "$cmd" in *ceph-*"$DIR/ceph.conf"*|*watchdog*"$DIR"*) return 0 ;; *) return 1 ;; esac
 }
 
-# stop SIGNAL PID...: send SIGNAL, wait up to 5 s, then SIGKILL.
-stop() {
-  local sig=$1 pid live; shift
-  for pid in "$@"; do ours "$pid" && kill "-$sig" "$pid" 2>/dev/null; done
-  for _ in $(seq 100); do
-    live=0
-    for pid in "$@"; do ours "$pid" && live=1; done
-    [ $live = 0 ] && return 0
-    sleep 0.05
-  done
-  for pid in "$@"; do
-    if ours "$pid"; then warn "pid $pid ignored SIG$sig: SIGKILL"; kill -KILL "$pid" 2>/dev/null; fi
-  done
-  sleep 0.1
-}
+stop_watchdog
+unmount_all
 
-# The watchdog first, unless it is the one running us.
-if [ -s "$ST/watchdog" ]; then
-  w=$(cat "$ST/watchdog")
-  if [ "$w" != "$PPID" ] && [ "$w" != "$$" ]; then
-    kill -TERM "$w" 2>/dev/null
-  fi
-  rm -f "$ST/watchdog"
-fi
-
-# Mounts: a normal unmount, or a lazy one if something is still busy in it
-# (or its client is dead: then the unmount fails with ENOTCONN).
-is_mounted() { grep -q " $1 " /proc/self/mounts; }
-if [ -f "$ST/mounts" ]; then
-  while read -r mnt; do
-    [ -n "$mnt" ] || continue
-    if is_mounted "$mnt"; then
-      timeout 10 umount "$mnt" 2>/dev/null || { umount -l "$mnt" 2>/dev/null; }
-    fi
-    is_mounted "$mnt" && { warn "$mnt is still mounted"; left=1; }
-  done <"$ST/mounts"
-fi
-
-pids_of() { [ -f "$ST/pids" ] && awk -v n="$1" '$1 ~ n {print $2}' "$ST/pids"; }
 
 # Clients exit when unmounted; make sure. Then the daemons: their data is
 # throwaway and the MDS ignores SIGTERM for seconds, so SIGKILL them.
@@ -73,20 +38,9 @@ stop KILL $(pids_of '^mds$')
 stop KILL $(pids_of '^osd$')
 stop KILL $(pids_of '^mon$')
 
-if [ -f "$ST/netns" ]; then
-  while read -r ns; do
-    [ -n "$ns" ] || continue
-    if [ -e "/run/netns/$ns" ]; then
-      # Anything still running inside (a test's child) goes first.
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-      ip netns del "$ns" 2>/dev/null || { warn "cannot delete namespace $ns"; left=1; }
-    fi
-  done <"$ST/netns"
-fi
+delete_netns
 
-for pid in $(awk '{print $2}' "$ST/pids" 2>/dev/null); do
-  ours "$pid" && { warn "pid $pid still running"; left=1; }
-done
+check_left
 if [ $left = 0 ]; then
   rm -rf "$ST" "$DIR/mon" "$DIR/osd" "$DIR/mds" "$DIR/run"
 fi
