@@ -1,10 +1,64 @@
-# Shell functions shared by the test beds' down.sh scripts (GlusterFS and
-# CephFS). A script that sources this file sets DIR (the test bed's
-# directory), ST (its state directory) and left=0, and defines ours PID,
-# which says whether PID is alive and one of this test bed's own processes,
-# so that a recycled pid is never killed by mistake.
+# Shell functions shared by the test beds' up.sh and down.sh scripts
+# (GlusterFS and CephFS). A script that sources this file sets DIR (the test
+# bed's directory), ST (its state directory) and HERE (the script's own
+# directory). down.sh also sets left=0 and defines ours PID, which says
+# whether PID is alive and one of this test bed's own processes, so that a
+# recycled pid is never killed by mistake.
 
-warn() { echo "down.sh: $*" >&2; }
+warn() { echo "${0##*/}: $*" >&2; }
+
+# --- up.sh
+
+# fail MESSAGE: say why, tear down what was started, and exit 1.
+fail() {
+	warn "$*"
+	warn "logs in $DIR/logs; tearing down"
+	"$HERE/down.sh" "$DIR" >&2 || true
+	exit 1
+}
+
+# record_pid ROLE PID: down.sh stops PID.
+record_pid() { echo "$1 $2" >>"$ST/pids"; }
+
+# wait_for SECONDS WHAT CMD...: poll CMD every 50 ms until it succeeds.
+wait_for() {
+	local secs=$1 what=$2
+	shift 2
+	local deadline=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $deadline ] || fail "timed out waiting for $what"
+		sleep 0.05
+	done
+}
+
+# add_ns NS: a network namespace with its loopback up, which down.sh deletes.
+add_ns() {
+	ip netns add "$1"
+	echo "$1" >>"$ST/netns"
+	ip -n "$1" link set lo up
+}
+
+# bridge SERVER_NS SERVER_IP CLIENT_NS...: a bridge in SERVER_NS holding
+# SERVER_IP/24, and each client namespace joined to it by a veth with the next
+# address. Each veth is created inside its client namespace, its peer inside
+# the server's: neither end ever exists in the caller's namespace.
+bridge() {
+	local srv=$1 ip=$2 net=${2%.1} n=2 ns
+	shift 2
+	ip -n "$srv" link add br0 type bridge
+	ip -n "$srv" addr add "$ip/24" dev br0
+	ip -n "$srv" link set br0 up
+	for ns in "$@"; do
+		ip -n "$ns" link add eth0 type veth peer name "port$n" netns "$srv"
+		ip -n "$srv" link set "port$n" master br0
+		ip -n "$srv" link set "port$n" up
+		ip -n "$ns" addr add "$net.$n/24" dev eth0
+		ip -n "$ns" link set eth0 up
+		n=$((n + 1))
+	done
+}
+
+# --- down.sh
 
 # stop SIGNAL PID...: send SIGNAL to those of the PIDs that are ours, wait up
 # to 5 s for them to go, then SIGKILL what is left.

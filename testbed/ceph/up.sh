@@ -60,34 +60,14 @@ ST=$DIR/state
 mkdir -p "$ST" "$DIR/logs" "$DIR/run" "$DIR/mon" "$DIR/osd" "$DIR/mds" "$DIR/mntA" "$DIR/mntB"
 : >"$ST/pids"; : >"$ST/mounts"; : >"$ST/netns"
 
-fail() {
-  echo "up.sh: $*" >&2
-  echo "up.sh: logs in $DIR/logs; tearing down" >&2
-  "$HERE/down.sh" "$DIR" >&2 || true
-  exit 1
-}
+# shellcheck source=../lib.sh
+. "$HERE/../lib.sh"
 trap 'fail "command failed at line $LINENO"' ERR
 
 # A short tag, unique per DIR, names the network namespace.
 TAG=$(printf %s "$DIR" | md5sum | cut -c1-6)
 NS=bcc$TAG
-record_pid() { echo "$1 $2" >>"$ST/pids"; }
 
-# wait_for SECONDS WHAT CMD...: poll CMD every 50 ms until it succeeds.
-wait_for() {
-  local secs=$1 what=$2; shift 2
-  local deadline=$((SECONDS + secs))
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || fail "timed out waiting for $what"
-    sleep 0.05
-  done
-}
-
-add_ns() {
-  ip netns add "$1"
-  echo "$1" >>"$ST/netns"
-  ip -n "$1" link set lo up
-}
 add_ns "$NS"
 A_NS=$NS B_NS=$NS MON_IP=127.0.0.1 NETWORK=""
 if [ "$TOPO" = netns ]; then
@@ -97,20 +77,7 @@ if [ "$TOPO" = netns ]; then
   MON_IP=10.214.$((0x${TAG:0:2} % 250)).1
   NET=${MON_IP%.1}
   NETWORK=$NET.0/24
-  ip -n "$NS" link add br0 type bridge
-  ip -n "$NS" addr add "$MON_IP/24" dev br0
-  ip -n "$NS" link set br0 up
-  n=2
-  for side in a b; do
-    # The veth is created inside the client namespace, its peer inside the
-    # cluster's: neither end ever exists in the caller's namespace.
-    ip -n "$NS-$side" link add eth0 type veth peer name "port$side" netns "$NS"
-    ip -n "$NS" link set "port$side" master br0
-    ip -n "$NS" link set "port$side" up
-    ip -n "$NS-$side" addr add "$NET.$n/24" dev eth0
-    ip -n "$NS-$side" link set eth0 up
-    n=$((n + 1))
-  done
+  bridge "$NS" "$MON_IP" "$A_NS" "$B_NS"
 fi
 
 # spawn CMD...: run CMD in the namespace, replacing the shell, for commands

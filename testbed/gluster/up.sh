@@ -50,12 +50,8 @@ ST=$DIR/state
 mkdir -p "$ST" "$DIR/glusterd" "$DIR/logs" "$DIR/brick" "$DIR/mntA" "$DIR/mntB"
 : >"$ST/pids"; : >"$ST/mounts"; : >"$ST/netns"
 
-fail() {
-  echo "up.sh: $*" >&2
-  echo "up.sh: logs in $DIR/logs; tearing down" >&2
-  "$HERE/down.sh" "$DIR" >&2 || true
-  exit 1
-}
+# shellcheck source=../lib.sh
+. "$HERE/../lib.sh"
 trap 'fail "command failed at line $LINENO"' ERR
 
 # A short tag, unique per DIR, names the volume and the namespaces.
@@ -66,7 +62,6 @@ echo "$VOL" >"$ST/volume"
 echo "$SOCK" >"$ST/socket"
 echo "$TOPO" >"$ST/topology"
 
-record_pid() { echo "$1 $2" >>"$ST/pids"; }
 
 # in NS CMD...: run CMD in network namespace NS (or here, if NS is empty),
 # staying in this mount namespace so that mounts are seen by everyone.
@@ -82,16 +77,6 @@ spawn() {
   if [ -n "$ns" ]; then exec nsenter --net="/run/netns/$ns" "$@"; else exec "$@"; fi
 }
 
-# wait_for SECONDS WHAT CMD...: poll CMD every 50 ms until it succeeds.
-wait_for() {
-  local secs=$1 what=$2; shift 2
-  local deadline=$((SECONDS + secs))
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || fail "timed out waiting for $what"
-    sleep 0.05
-  done
-}
-
 # Namespaces first: a namespace made after a mount would keep a copy of it.
 # The server always gets a network namespace of its own, so that nothing
 # listens on the machine's network and a glusterd already running there is
@@ -99,33 +84,13 @@ wait_for() {
 command -v ip >/dev/null || fail "ip (iproute2) is needed"
 command -v nsenter >/dev/null || fail "nsenter (util-linux) is needed"
 SRV_NS=bcg$TAG-srv A_NS="" B_NS=""
-add_ns() {
-  ip netns add "$1"
-  echo "$1" >>"$ST/netns"
-  ip -n "$1" link set lo up
-}
 add_ns "$SRV_NS"
 if [ "$TOPO" = netns ]; then
   A_NS=bcg$TAG-a B_NS=bcg$TAG-b
   add_ns "$A_NS"
   add_ns "$B_NS"
   SERVER=10.213.$((0x${TAG:0:2} % 250)).1
-  NET=${SERVER%.1}
-  ip -n "$SRV_NS" link add br0 type bridge
-  ip -n "$SRV_NS" addr add "$SERVER/24" dev br0
-  ip -n "$SRV_NS" link set br0 up
-  n=2
-  for side in a b; do
-    ns=bcg$TAG-$side
-    # The veth is created inside the client namespace, its peer inside the
-    # server's: neither end ever exists in the caller's namespace.
-    ip -n "$ns" link add eth0 type veth peer name "port$side" netns "$SRV_NS"
-    ip -n "$SRV_NS" link set "port$side" master br0
-    ip -n "$SRV_NS" link set "port$side" up
-    ip -n "$ns" addr add "$NET.$n/24" dev eth0
-    ip -n "$ns" link set eth0 up
-    n=$((n + 1))
-  done
+  bridge "$SRV_NS" "$SERVER" "$A_NS" "$B_NS"
 else
   # Both clients run in the server's namespace, over its loopback.
   A_NS=$SRV_NS B_NS=$SRV_NS
