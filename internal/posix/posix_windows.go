@@ -291,20 +291,27 @@ func Fstatat(dirfd int, path string, st *Stat_t, flags int) error {
 	if flags&AT_EMPTY_PATH != 0 && path == "" {
 		return Fstat(dirfd, st)
 	}
-	p, err := resolve(dirfd, path)
-	if err != nil {
-		return err
-	}
-	oflags := 0
-	if flags&AT_SYMLINK_NOFOLLOW != 0 {
-		oflags = O_NOFOLLOW
-	}
-	h, err := open(p, windows.FILE_READ_ATTRIBUTES, oflags)
+	h, err := openAttrs(dirfd, path, windows.FILE_READ_ATTRIBUTES, flags)
 	if err != nil {
 		return err
 	}
 	defer windows.CloseHandle(h)
 	return statHandle(h, st)
+}
+
+// openAttrs opens path, relative to dirfd, for access to its attributes,
+// without following a final reparse point when flags has
+// AT_SYMLINK_NOFOLLOW.
+func openAttrs(dirfd int, path string, access uint32, flags int) (windows.Handle, error) {
+	p, err := resolve(dirfd, path)
+	if err != nil {
+		return 0, err
+	}
+	oflags := 0
+	if flags&AT_SYMLINK_NOFOLLOW != 0 {
+		oflags = O_NOFOLLOW
+	}
+	return open(p, access, oflags)
 }
 
 // Lstat describes path without following a final reparse point.
@@ -460,15 +467,7 @@ func setTimes(h windows.Handle, ts []Timespec) error {
 // UtimesNanoAt sets path's access and modification times; either may be
 // UTIME_OMIT.
 func UtimesNanoAt(dirfd int, path string, ts []Timespec, flags int) error {
-	p, err := resolve(dirfd, path)
-	if err != nil {
-		return err
-	}
-	oflags := 0
-	if flags&AT_SYMLINK_NOFOLLOW != 0 {
-		oflags = O_NOFOLLOW
-	}
-	h, err := open(p, windows.FILE_WRITE_ATTRIBUTES, oflags)
+	h, err := openAttrs(dirfd, path, windows.FILE_WRITE_ATTRIBUTES, flags)
 	if err != nil {
 		return err
 	}
