@@ -254,7 +254,7 @@ func (s *Store) sweepShard(ctx context.Context, i int, opts *SweepOptions, repor
 		if err != nil && firstErr == nil {
 			firstErr = err
 		}
-		if v == damaged && (opts.Verify || opts.Report != nil) {
+		if v == damaged {
 			report(Finding{Path: s.shardRel(i, name), Reason: reason, Size: size, Removed: removed, Err: err})
 		}
 	}
