@@ -229,3 +229,61 @@ func benchSetFresh(b *testing.B, opts Options) {
 		b.ReportMetric(float64(bk.Stats().Evictions)/float64(b.N), "evictions/op")
 	}
 }
+
+// BenchmarkGetWarmBytes is a warm Get of a 4 KiB []byte value: the caller
+// gets a fresh copy of bytes kept in memory. Its floor is BenchmarkCopy4KiB.
+func BenchmarkGetWarmBytes(b *testing.B) {
+	bk := open[string, []byte](b, b.TempDir(), Options{})
+	keys := benchKeys(1000)
+	val := make([]byte, 4<<10)
+	for _, k := range keys {
+		bk.Set(k, val)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if v, err := bk.Get(keys[i%len(keys)]); err != nil || len(v) != len(val) {
+			b.Fatal(len(v), err)
+		}
+	}
+}
+
+// BenchmarkCopy4KiB is a warm Get's floor: a plain copy of 4 KiB into a
+// fresh slice.
+func BenchmarkCopy4KiB(b *testing.B) {
+	src := make([][]byte, 1000)
+	for i := range src {
+		src[i] = make([]byte, 4<<10)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		sink = append([]byte(nil), src[i%len(src)]...)
+	}
+}
+
+var sink []byte
+
+// BenchmarkUnloadGet1MiB drops a 1 MiB value from memory and reads it
+// again: a cold Get in a Bucket with a memory layer. Compare with
+// BenchmarkGet1MiBNoMemory, the same read in a Bucket without one.
+func BenchmarkUnloadGet1MiB(b *testing.B) { benchGet1MiB(b, Options{}, true) }
+
+func BenchmarkGet1MiBNoMemory(b *testing.B) { benchGet1MiB(b, Options{MemoryLimit: -1}, false) }
+
+func benchGet1MiB(b *testing.B, opts Options, unload bool) {
+	bk := open[string, []byte](b, b.TempDir(), opts)
+	keys := benchKeys(8)
+	val := make([]byte, 1<<20)
+	for _, k := range keys {
+		bk.Set(k, val)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		k := keys[i%len(keys)]
+		if unload {
+			bk.Unload(k)
+		}
+		if v, err := bk.Get(k); err != nil || len(v) != len(val) {
+			b.Fatal(len(v), err)
+		}
+	}
+}

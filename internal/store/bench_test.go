@@ -27,27 +27,115 @@ import (
 
 const benchPutKeys = 1000
 
+// benchSizes are the value sizes the Put and Get benchmarks run at, each a
+// sub-benchmark: compare Put/100B with PutFloor/100B, and so on.
+var benchSizes = []struct {
+	name string
+	n    int
+}{{"100B", 100}, {"4KiB", 4 << 10}}
+
 func benchValue() []byte { return make([]byte, 100) }
 
-func BenchmarkPut(b *testing.B) {
-	s, err := Open(b.TempDir(), Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+func benchKeys() [][]byte {
 	keys := make([][]byte, benchPutKeys)
-	val := benchValue()
 	for i := range keys {
 		keys[i] = []byte("key-" + strconv.Itoa(i))
-		if err := s.Put(keys[i], Record{Codec: "raw", Value: val}); err != nil {
-			b.Fatal(err)
-		}
 	}
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if err := s.Put(keys[i%len(keys)], Record{Codec: "raw", Value: val}); err != nil {
-			b.Fatal(err)
-		}
+	return keys
+}
+
+func BenchmarkPut(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			s, err := Open(b.TempDir(), Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			keys := benchKeys()
+			val := make([]byte, size.n)
+			for _, k := range keys {
+				if err := s.Put(k, Record{Codec: "raw", Value: val}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if err := s.Put(keys[i%len(keys)], Record{Codec: "raw", Value: val}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkGetCold reads entries of a Store with no memory layer: open,
+// stat, read and verify, close.
+func BenchmarkGetCold(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			s, err := Open(b.TempDir(), Config{MemoryLimit: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			keys := benchKeys()
+			val := make([]byte, size.n)
+			for _, k := range keys {
+				if err := s.Put(k, Record{Codec: "raw", Value: val}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if rec, err := s.Get(keys[i%len(keys)]); err != nil || len(rec.Value) != size.n {
+					b.Fatal(len(rec.Value), err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkGetColdFloor is GetCold's floor: open the same files by their
+// path beneath the bucket, stat, read each whole into a fresh slice, close.
+func BenchmarkGetColdFloor(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			dir := b.TempDir()
+			s, err := Open(dir, Config{MemoryLimit: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			keys := benchKeys()
+			paths := make([]string, len(keys))
+			val := make([]byte, size.n)
+			for j, k := range keys {
+				if err := s.Put(k, Record{Codec: "raw", Value: val}); err != nil {
+					b.Fatal(err)
+				}
+				paths[j] = s.layout.EntryPath(shard.Hash(k))
+			}
+			s.Close()
+			root, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer unix.Close(root)
+			b.ReportAllocs()
+			var st unix.Stat_t
+			for i := 0; b.Loop(); i++ {
+				fd, err := unix.Openat(root, paths[i%len(paths)], unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				unix.Fstat(fd, &st)
+				buf := make([]byte, st.Size)
+				if n, err := unix.Read(fd, buf); err != nil || n != len(buf) {
+					b.Fatal(n, err)
+				}
+				unix.Close(fd)
+			}
+		})
 	}
 }
 
@@ -84,20 +172,24 @@ func newPutDir(b *testing.B) *putDir {
 }
 
 func BenchmarkPutFloor(b *testing.B) {
-	d := newPutDir(b)
-	val := benchValue()
-	for i := 0; b.Loop(); i++ {
-		name := d.names[i%len(d.names)]
-		tmp := ".tmp-" + name + "." + strconv.Itoa(i)
-		fd, err := unix.Openat(d.dir, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o666)
-		if err != nil {
-			b.Fatal(err)
-		}
-		unix.Write(fd, val)
-		unix.Close(fd)
-		if err := unix.Renameat(d.dir, tmp, d.dir, name); err != nil {
-			b.Fatal(err)
-		}
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			d := newPutDir(b)
+			val := make([]byte, size.n)
+			for i := 0; b.Loop(); i++ {
+				name := d.names[i%len(d.names)]
+				tmp := ".tmp-" + name + "." + strconv.Itoa(i)
+				fd, err := unix.Openat(d.dir, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o666)
+				if err != nil {
+					b.Fatal(err)
+				}
+				unix.Write(fd, val)
+				unix.Close(fd)
+				if err := unix.Renameat(d.dir, tmp, d.dir, name); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
