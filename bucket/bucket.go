@@ -127,7 +127,7 @@ type Bucket[K, V any] struct {
 	keys     KeyMaker
 	memo     memoCounters
 	valueTyp reflect.Type
-	copy     func(V) (V, bool) // deep copy for warm reads (clone.go)
+	copy     func(*V) (V, bool) // deep copy for warm reads (clone.go)
 }
 
 // Open opens the bucket directory dir, creating it (and its parents) if
@@ -168,9 +168,6 @@ func Open[K, V any](dir string, opts Options) (*Bucket[K, V], error) {
 	if opts.KeyMaker == nil {
 		opts.KeyMaker = DefaultKeyMaker
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	vt := reflect.TypeFor[V]()
 	if tc, ok := opts.Codec.(typeChecker); ok {
 		if err := tc.checkType(vt); err != nil {
@@ -180,9 +177,12 @@ func Open[K, V any](dir string, opts Options) (*Bucket[K, V], error) {
 	if n := len(opts.Codec.Name()); n == 0 || n > 255 {
 		return nil, fmt.Errorf("bucket %s: codec name %q must be 1 to 255 bytes", dir, opts.Codec.Name())
 	}
-	st, err := store.Open(dir, opts.config())
+	st, err := store.Open(dir, opts.config()) // a nil Now lets it read the clock its cheapest way
 	if err != nil {
 		return nil, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	codecs := make(map[string]Codec, len(builtinCodecs)+1)
 	for name, c := range builtinCodecs {
@@ -243,7 +243,7 @@ func (b *Bucket[K, V]) decodeRecord(kb []byte, rec store.Record) (V, error) {
 		slot = nil // decoding Raw is one copy already: nothing to save
 	}
 	if slot != nil {
-		if kept, ok := slot.Load().(V); ok {
+		if kept, ok := slot.Load().(*V); ok {
 			if v, ok := b.copy(kept); ok {
 				return v, nil
 			}
@@ -251,8 +251,8 @@ func (b *Bucket[K, V]) decodeRecord(kb []byte, rec store.Record) (V, error) {
 	}
 	v, err := b.decode(kb, rec)
 	if err == nil && slot != nil {
-		if kept, ok := b.copy(v); ok {
-			slot.Store(kept)
+		if kept, ok := b.copy(&v); ok {
+			slot.Store(&kept)
 		}
 	}
 	return v, err
@@ -275,11 +275,11 @@ func (b *Bucket[K, V]) decode(kb []byte, rec store.Record) (V, error) {
 // it is decoded afresh on every call.
 func (b *Bucket[K, V]) Get(key K) (V, error) {
 	var zero V
-	kb, release, err := b.readKey(key)
+	kb, buf, err := b.readKey(key)
 	if err != nil {
 		return zero, err
 	}
-	defer release()
+	defer releaseKey(buf)
 	rec, err := b.st.Get(kb)
 	if err != nil {
 		return zero, err
@@ -363,11 +363,11 @@ func (b *Bucket[K, V]) DeleteContext(ctx context.Context, key K) error {
 
 // Contains reports whether Get would find key.
 func (b *Bucket[K, V]) Contains(key K) (bool, error) {
-	kb, release, err := b.readKey(key)
+	kb, buf, err := b.readKey(key)
 	if err != nil {
 		return false, err
 	}
-	defer release()
+	defer releaseKey(buf)
 	return b.st.Contains(kb)
 }
 

@@ -86,25 +86,34 @@ func computeMode(t reflect.Type, visiting map[reflect.Type]bool) copyMode {
 
 // deepCopy returns a copy of v sharing no mutable memory with it, and false
 // if v holds something that cannot be copied.
-func deepCopy[V any](v V) (V, bool) { return copierFor[V]()(v) }
+func deepCopy[V any](v V) (V, bool) { return copierFor[V]()(&v) }
 
-// copierFor returns a function that deep-copies values of type V; Buckets
-// build theirs once, at Open.
-func copierFor[V any]() func(V) (V, bool) {
+// copierFor returns a function that deep-copies the value p points to;
+// Buckets build theirs once, at Open. Taking a pointer (a Bucket keeps its
+// decoded values behind one) and copying into pooled scratch space, it
+// allocates only what the copy itself holds: nothing for a plain value, one
+// slice for a struct with one slice field.
+func copierFor[V any]() func(p *V) (V, bool) {
 	t := reflect.TypeFor[V]()
 	switch modeOf(t) {
 	case copyPlain:
-		return func(v V) (V, bool) { return v, true }
+		return func(p *V) (V, bool) { return *p, true }
 	case copyNever:
-		return func(v V) (V, bool) { return v, false }
+		return func(p *V) (V, bool) { return *p, false }
 	}
 	c := copierOf(t)
-	return func(v V) (V, bool) {
-		var out V
-		if !c(reflect.ValueOf(&out).Elem(), reflect.ValueOf(&v).Elem()) {
-			return v, false
+	scratch := sync.Pool{New: func() any { return new(V) }}
+	return func(p *V) (V, bool) {
+		out := scratch.Get().(*V)
+		ok := c(reflect.ValueOf(out).Elem(), reflect.ValueOf(p).Elem())
+		v := *out
+		var zero V
+		*out = zero // keeps nothing of the copy alive
+		scratch.Put(out)
+		if !ok {
+			return *p, false
 		}
-		return out, true
+		return v, true
 	}
 }
 
@@ -164,20 +173,28 @@ func buildCopier(t reflect.Type) copier {
 		elem := copierOf(t.Elem())
 		return func(dst, src reflect.Value) bool {
 			if src.IsNil() {
+				dst.SetZero()
 				return true
 			}
 			n := src.Len()
-			s := reflect.MakeSlice(t, n, n)
+			if n == 0 {
+				dst.Set(reflect.MakeSlice(t, 0, 0)) // empty, not nil, as decoded
+				return true
+			}
+			// Grown in place, dst gets a new array without a slice header
+			// to allocate, as MakeSlice would.
+			dst.SetZero()
+			dst.Grow(n)
+			dst.SetLen(n)
 			if plain {
-				reflect.Copy(s, src)
-			} else {
-				for i := 0; i < n; i++ {
-					if !elem(s.Index(i), src.Index(i)) {
-						return false
-					}
+				reflect.Copy(dst, src)
+				return true
+			}
+			for i := 0; i < n; i++ {
+				if !elem(dst.Index(i), src.Index(i)) {
+					return false
 				}
 			}
-			dst.Set(s)
 			return true
 		}
 	case reflect.Array:

@@ -108,3 +108,57 @@ func TestDeepCopyOfBytes(t *testing.T) {
 		t.Fatal("byte slices shared with the original")
 	}
 }
+
+// A copy keeps nil slices nil and empty ones empty, as decoding makes them,
+// and writing into a copy's slices leaves the original alone.
+func TestDeepCopyOfSlices(t *testing.T) {
+	type rec struct {
+		Nil   []int
+		Empty []string
+		Full  []string
+		Inner [][]int
+	}
+	orig := rec{Empty: []string{}, Full: []string{"a", "b"}, Inner: [][]int{{1, 2}, nil, {}}}
+	c, ok := deepCopy(orig)
+	if !ok || !reflect.DeepEqual(c, orig) {
+		t.Fatalf("copy %#v %v, want %#v", c, ok, orig)
+	}
+	if c.Nil != nil || c.Empty == nil || c.Inner[1] != nil || c.Inner[2] == nil {
+		t.Fatalf("copy changed nil or empty slices: %#v", c)
+	}
+	c.Full[0], c.Inner[0][0] = "changed", 9
+	c.Full = append(c.Full, "more")
+	if orig.Full[0] != "a" || orig.Inner[0][0] != 1 || len(orig.Full) != 2 {
+		t.Fatalf("copy shares memory with the original: %#v", orig)
+	}
+}
+
+// A warm Get allocates only what the caller's copy holds: nothing for a
+// plain struct, the slice's array for a struct with one slice, and the
+// bytes for a []byte.
+func TestWarmGetAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes pools drop buffers, so counts vary")
+	}
+	type plain struct {
+		ID   int
+		Name string
+	}
+	check := func(name string, want float64, get func()) {
+		t.Helper()
+		get() // into memory
+		if got := testing.AllocsPerRun(200, get); got > want {
+			t.Errorf("%s: a warm Get allocates %v times, want at most %v", name, got, want)
+		}
+	}
+	dir := t.TempDir()
+	p := open[string, plain](t, dir+"/plain", Options{})
+	p.Set("k", plain{1, "one"})
+	check("plain struct", 0, func() { p.Get("k") })
+	s := open[string, small](t, dir+"/small", Options{})
+	s.Set("k", smallValue)
+	check("struct with a slice", 1, func() { s.Get("k") })
+	b := open[string, []byte](t, dir+"/bytes", Options{})
+	b.Set("k", make([]byte, 4<<10))
+	check("[]byte", 1, func() { b.Get("k") })
+}

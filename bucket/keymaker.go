@@ -36,25 +36,34 @@ func (canonKeys) ParseKey(data []byte, ptr any) error { return canon.Unmarshal(d
 var keyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // readKey returns key's canonical bytes for a lookup that keeps no reference
-// to them, and a func that recycles them. The default KeyMaker writes into a
-// pooled buffer, so a warm Get allocates nothing for its key.
-func (b *Bucket[K, V]) readKey(key K) ([]byte, func(), error) {
+// to them, and the pooled buffer they are in (nil when they are not), which
+// the caller hands back to releaseKey once done with them. The default
+// KeyMaker writes into a pooled buffer, so a warm Get allocates nothing for
+// its key.
+func (b *Bucket[K, V]) readKey(key K) ([]byte, *[]byte, error) {
 	if _, ok := b.keys.(canonKeys); !ok {
 		kb, err := b.keyBytes(key)
-		return kb, func() {}, err
+		return kb, nil, err
 	}
 	buf := keyBufs.Get().(*[]byte)
-	kb, err := canon.AppendMarshal((*buf)[:0], key)
-	if err != nil {
+	var kb []byte
+	var err error
+	if s, ok := any(key).(string); ok { // no interface to allocate
+		kb = canon.AppendString((*buf)[:0], s)
+	} else if kb, err = canon.AppendMarshal((*buf)[:0], key); err != nil {
 		keyBufs.Put(buf)
 		return nil, nil, fmt.Errorf("bucket: key %v: %w", key, err)
 	}
-	return kb, func() {
-		if cap(kb) <= 64<<10 {
-			*buf = kb[:0]
-			keyBufs.Put(buf)
-		}
-	}, nil
+	*buf = kb
+	return kb, buf, nil
+}
+
+// releaseKey recycles a buffer from readKey.
+func releaseKey(buf *[]byte) {
+	if buf != nil && cap(*buf) <= 64<<10 {
+		*buf = (*buf)[:0]
+		keyBufs.Put(buf)
+	}
 }
 
 // keyText renders canonical key bytes for an error message.

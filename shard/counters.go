@@ -86,6 +86,11 @@ var clockBase = time.Now()
 
 func monotonic() int64 { return int64(time.Since(clockBase)) }
 
+// Monotonic reads the monotonic clock, in nanoseconds since an arbitrary
+// start, as LoadAt takes it: a caller that needs the time anyway reads it
+// once for both.
+func Monotonic() int64 { return monotonic() }
+
 // OpenCounters maps dir's counters file, creating it if needed. When the file
 // cannot be opened for writing (a read-only bucket), it is mapped read-only:
 // readers work and writers are refused elsewhere.
@@ -215,8 +220,10 @@ func (c *Counters) CheckPath() { c.checkPath(true) }
 // file), has no name left: its link count is 0. One that was truncated is
 // too short. Either way, fstat of the file kept open tells, without looking
 // the path up.
-func (c *Counters) checkPath(force bool) {
-	now := monotonic()
+func (c *Counters) checkPath(force bool) { c.checkPathAt(force, monotonic()) }
+
+// checkPathAt is checkPath at the monotonic time now.
+func (c *Counters) checkPathAt(force bool, now int64) {
 	if !force && now-c.checked.Load() < int64(recheckEvery) {
 		return
 	}
@@ -233,8 +240,11 @@ func (c *Counters) checkPath(force bool) {
 func (c *Counters) Remaps() uint64 { return c.remaps.Load() }
 
 // Load returns shard i's generation.
-func (c *Counters) Load(i int) uint64 {
-	c.checkPath(false)
+func (c *Counters) Load(i int) uint64 { return c.LoadAt(i, monotonic()) }
+
+// LoadAt is Load for a caller that read Monotonic at now.
+func (c *Counters) LoadAt(i int, now int64) uint64 {
+	c.checkPathAt(false, now)
 	var g uint64
 	c.access(func(m *mapping) { g = atomic.LoadUint64(m.shardWord(i, offGen)) })
 	return g

@@ -20,12 +20,18 @@ func Marshal(v any) ([]byte, error) {
 	return AppendMarshal(nil, v)
 }
 
+// AppendString appends the canonical bytes of the string s to dst: what
+// AppendMarshal appends for it, without putting s in an interface.
+func AppendString(dst []byte, s string) []byte { return appendString(dst, s) }
+
 // AppendMarshal appends the canonical bytes of v to dst and returns the
 // extended buffer, like Marshal. On error it returns dst unchanged (though
 // bytes beyond its length may have been overwritten) and an *UnsupportedError.
 // Appending a string or []byte key to a buffer with enough capacity does not
 // allocate.
 func AppendMarshal(dst []byte, v any) ([]byte, error) {
+	// (A string or []byte key boxed in v allocates at the caller; callers
+	// that know they hold a string use AppendString.)
 	switch k := v.(type) {
 	case string:
 		return appendString(dst, k), nil

@@ -99,13 +99,17 @@ func (s *Store) lookup(key []byte) (Record, bool, error) {
 	}
 	h := shard.Hash(key)
 	i := s.layout.Index(h)
-	now := s.opts.Now()
 	gen := uncounted
 	if s.mem != nil {
+		mono := shard.Monotonic()
 		if s.ctrs != nil {
-			gen = s.generation(i)
+			gen = s.generation(i, mono)
 		}
-		if it, stamp, ok := s.mem.get(i, h, key, now.UnixNano(), int64(s.opts.EvictionGrace)); ok {
+		if it, stamp, ok := s.mem.get(i, h, key, s.clock.approx(mono), int64(s.opts.EvictionGrace)); ok {
+			var now time.Time // read only when a decision needs it
+			if stamp || !it.rec.ExpiresAt.IsZero() || s.opts.Lifetime > 0 {
+				now = s.opts.Now()
+			}
 			if stamp {
 				s.stampUsed(h, now)
 			}
@@ -117,7 +121,7 @@ func (s *Store) lookup(key []byte) (Record, bool, error) {
 			}
 		}
 	}
-	rec, err := s.cold(i, h, key, gen, now)
+	rec, err := s.cold(i, h, key, gen, s.opts.Now())
 	return rec, false, err
 }
 
@@ -145,8 +149,9 @@ func (s *Store) warm(i int, h uint64, key []byte, it item, gen uint64, now time.
 // again after damage (see shard.Counters), so that a copy validated against
 // a file since zeroed, remade or replaced is never trusted without a stat.
 // Adding a multiple of 2 keeps the parity that says whether it is stable.
-func (s *Store) generation(i int) uint64 {
-	g := s.ctrs.Load(i)
+// mono is a shard.Monotonic reading the caller took.
+func (s *Store) generation(i int, mono int64) uint64 {
+	g := s.ctrs.LoadAt(i, mono)
 	return g + s.ctrs.Remaps()<<48
 }
 
