@@ -137,15 +137,15 @@ func TestDeepCopyOfSlices(t *testing.T) {
 // plain struct, the slice's array for a struct with one slice, and the
 // bytes for a []byte.
 func TestWarmGetAllocations(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector makes pools drop buffers, so counts vary")
-	}
 	type plain struct {
 		ID   int
 		Name string
 	}
 	check := func(name string, want float64, get func()) {
 		t.Helper()
+		if raceEnabled {
+			want++ // its pools drop a share of the buffers they are given
+		}
 		get() // into memory
 		if got := testing.AllocsPerRun(200, get); got > want {
 			t.Errorf("%s: a warm Get allocates %v times, want at most %v", name, got, want)
