@@ -14,19 +14,25 @@ import (
 // DirMutex is an exclusive lock, across goroutines and processes, on a lock
 // file inside a directory, made for locks taken often. It opens the
 // directory and the lock file once and keeps both open, so that taking and
-// releasing it costs two flock calls and two stats, where Mutex opens and
-// closes the lock file every time. Lock returns the open directory for the
-// holder's work inside it, so the holder never resolves its path again.
+// releasing it costs two flock calls and one stat (two on a network
+// filesystem), where Mutex opens and closes the lock file every time. Lock
+// returns the open directory for the holder's work inside it, so the holder
+// never resolves its path again.
 //
 // Files kept open can be removed, replaced or moved while the lock is free.
-// So Lock checks, once flock(2) has granted it, that the directory is still
-// the one its name in the parent names, and that the locked file still has a
-// name (deleted or replaced, it has none; on a network filesystem it asks
-// whether the lock file's name still names it). If either has
-// changed (the directory removed and made again, swapped for a symbolic
-// link, the lock file deleted), Lock lets go, opens both afresh and starts
+// So Lock checks, once flock(2) has granted it, that the lock file's path
+// (the directory's name in the parent, then the file's name in it) still
+// leads to the file it locked. If it does not (the directory removed and
+// made again, moved, swapped for a symbolic link to another directory, the
+// lock file deleted or replaced), Lock lets go, opens both afresh and starts
 // again. Without that check, two processes could each hold a lock on a
-// different file under the same name.
+// different file under the same name. On a network filesystem it asks the
+// server about each name in turn: the directory, then the lock file.
+//
+// A directory moved aside and replaced by a symbolic link to itself still
+// leads to the locked file: the holders that had it open keep excluding
+// each other in it, and everyone else, who opens the directory afresh and
+// refuses the link, fails to lock.
 //
 // The directory is opened by the function given to NewDir, which decides how
 // to refuse symbolic links; the lock file is opened in it never through a
@@ -39,6 +45,7 @@ type DirMutex struct {
 	parent  int                 // the directory that holds dir; not owned
 	dir     string              // dir's name in parent
 	file    string              // the lock file's name in dir
+	under   string              // the lock file's path in parent: dir/file
 	openDir func() (int, error) // opens dir, creating it if needed
 	fresh   bool                // stat through to the server (network filesystems)
 	path    string              // dir's path, for errors
@@ -71,7 +78,7 @@ type DirOptions struct {
 // Lock. The caller keeps parent open until Close.
 func NewDir(parent int, dir, file string, opts DirOptions) *DirMutex {
 	return &DirMutex{
-		parent: parent, dir: dir, file: file, openDir: opts.OpenDir, fresh: opts.Fresh, path: opts.Path,
+		parent: parent, dir: dir, file: file, under: dir + "/" + file, openDir: opts.OpenDir, fresh: opts.Fresh, path: opts.Path,
 		sem: make(chan struct{}, 1), dirfd: -1, fd: -1,
 	}
 }
@@ -190,19 +197,23 @@ func (m *DirMutex) check(fd int, flockErr error) (bool, error) {
 		m.closeFiles()
 		return false, m.wrapPath("flock", m.file, flockErr)
 	}
-	dir, err := m.stat(m.parent, m.dir)
-	if err == nil && dir == m.dirID {
-		// Locally, the locked file is still the one its name holds if it
-		// has a name at all: deleted or replaced, its link count is 0
-		// (stat counts that as gone). On a network filesystem, another
-		// machine's removal is safest seen by asking for the name.
+	var err error
+	if !m.fresh {
+		// Locally, one lookup of the lock file's path from the parent
+		// answers for both: it finds the locked file only through the
+		// directory that the name holds now, and only if that file still
+		// has its name there.
 		var file fileStat
-		if m.fresh {
-			file, err = m.stat(m.dirfd, m.file)
-		} else {
-			file, err = m.stat(m.fd, "")
+		if file, err = m.stat(m.parent, m.under); err == nil && file == m.fileID {
+			return true, nil
 		}
-		if err == nil && file == m.fileID {
+	} else if dir, err2 := m.stat(m.parent, m.dir); err2 != nil {
+		err = err2
+	} else if dir == m.dirID {
+		// On a network filesystem, each is asked of the server: the
+		// directory by its name, then the lock file by its name in it.
+		var file fileStat
+		if file, err = m.stat(m.dirfd, m.file); err == nil && file == m.fileID {
 			return true, nil
 		}
 	}

@@ -30,6 +30,19 @@ type FileID struct {
 	Mtime int64 // Unix nanoseconds
 }
 
+// Same reports whether now, the identity of the file a name holds now, is
+// the version id was taken from. An id recorded by a writer without a stat
+// has no inode (0); it then matches on size and modification time, which
+// writers make unique to each version with random nanoseconds. A filesystem
+// that keeps coarser times than the writer set reports other ones, so such
+// an id never matches there: the copy is read again, never mistaken.
+func (id FileID) Same(now FileID) bool {
+	if id.Ino == 0 {
+		return id.Size == now.Size && id.Mtime == now.Mtime && id.Size != 0
+	}
+	return id == now
+}
+
 // IDOf is the FileID of the file st describes.
 func IDOf(st *posix.Stat_t) FileID {
 	return FileID{Ino: st.Ino, Size: st.Size, Mtime: st.Mtim.Nano()}

@@ -106,9 +106,9 @@ func (m *memory) put(i int, h uint64, key []byte, rec Record, gen uint64, id fsx
 func (m *memory) revalidate(i int, h uint64, key []byte, id fsx.FileID, gen uint64) {
 	sh := &m.shards[i]
 	sh.mu.Lock()
-	if it, ok := sh.items[h]; ok && it.id == id && string(it.key) == string(key) {
+	if it, ok := sh.items[h]; ok && it.id.Same(id) && string(it.key) == string(key) {
 		cp := *it
-		cp.gen = gen
+		cp.gen, cp.id = gen, id
 		sh.unlink(it)
 		sh.items[h] = &cp
 		sh.pushFront(&cp)

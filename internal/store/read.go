@@ -134,7 +134,7 @@ func (s *Store) warm(i int, h uint64, key []byte, it item, gen uint64, now time.
 		return it.rec, true
 	}
 	id, err := s.statEntry(s.layout.EntryPath(h))
-	if err != nil || id != it.id {
+	if err != nil || !it.id.Same(id) {
 		s.mem.forget(i, h)
 		return Record{}, false
 	}

@@ -111,6 +111,25 @@ func TestUnrelatedWriteKeepsCopyValid(t *testing.T) {
 	}
 }
 
+// A copy the writer keeps is recorded without a stat: when another write
+// moves the shard's generation on, a stat that shows the same file (size and
+// version stamp) keeps it warm, and one that shows a file of the same size
+// written since does not.
+func TestWrittenCopyIsValidatedByItsStamp(t *testing.T) {
+	dir := t.TempDir()
+	a := open(t, dir, Config{Shards: 1})
+	b := open(t, dir, Config{Shards: 1})
+	a.Put([]byte("k"), rec("one"))
+	b.Put([]byte("other"), rec("x")) // same shard: the generation moves on
+	if got := mustGet(t, a, "k"); got != "one" || a.Stats().MemoryHits != 1 {
+		t.Fatalf("Get %q with %d memory hits; want the kept copy", got, a.Stats().MemoryHits)
+	}
+	b.Put([]byte("k"), rec("two")) // same size, new version
+	if got := mustGet(t, a, "k"); got != "two" {
+		t.Fatalf("a served %q after b replaced it with a value of the same size", got)
+	}
+}
+
 func TestExpiry(t *testing.T) {
 	c := fakeclock.New()
 	s := open(t, t.TempDir(), Config{Now: c.Now})

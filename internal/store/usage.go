@@ -90,13 +90,13 @@ func (s *Store) recountLocked(i, dirfd int) {
 
 // stampTimes sets a new entry file's access time to now and its modification
 // time to its expiry (Unix ns, 0 for never) with a random version stamp.
-func stampTimes(fd int, now time.Time, expiresAt int64) error {
+func stampTimes(fd int, now time.Time, expiresAt int64) (mtime int64, err error) {
 	var sec int64
 	if expiresAt != 0 {
 		sec = max(expiresAt/1e9, 1) // rounded down: the hint is never late
 	}
-	mtime := posix.Timespec{Sec: sec, Nsec: int64(rand.Uint64N(1e9))}
-	return futimens(fd, []posix.Timespec{posix.NsecToTimespec(now.UnixNano()), mtime})
+	mt := posix.Timespec{Sec: sec, Nsec: int64(rand.Uint64N(1e9))}
+	return mt.Nano(), futimens(fd, []posix.Timespec{posix.NsecToTimespec(now.UnixNano()), mt})
 }
 
 // stampUsedFD records in an open entry file's access time that it was used

@@ -100,7 +100,7 @@ func (s *Store) WriteShardContext(ctx context.Context, i int, items []Item) []er
 		if !it.ExpiresAt.IsZero() {
 			exp = it.ExpiresAt.UnixNano()
 		}
-		if len(it.Value) >= largeValue {
+		if separate(it) {
 			heads[j] = shard.AppendHead(nil, it.Codec, written.UnixNano(), exp, it.Key, it.Value)
 		} else {
 			heads[j] = shard.Append(nil, it.Codec, written.UnixNano(), exp, it.Key, it.Value)
@@ -120,7 +120,7 @@ func (s *Store) WriteShardContext(ctx context.Context, i int, items []Item) []er
 			if removed {
 				s.stats.deletes.Add(1)
 			}
-		case len(items[j].Value) >= largeValue:
+		case separate(items[j]):
 			errs[j] = s.writeLocked(i, dirfd, head, items[j].Value, items[j].Owned)
 		default:
 			errs[j] = s.writeLocked(i, dirfd, head, nil, false)
@@ -162,11 +162,17 @@ func (s *Store) removeLocked(i, dirfd int, name string) (bool, error) {
 	return true, nil
 }
 
-// largeValue is the size from which a value is written straight from the
-// caller's bytes, after its entry's head, rather than copied into one buffer
-// with it. Such a value is kept in memory when it is written only if the
-// caller gave it to the Store (Owned); otherwise from its first read.
+// largeValue is the size from which a value the caller keeps (not Owned)
+// is written straight from the caller's bytes, after its entry's head,
+// rather than copied into one buffer with it; it is then kept in memory only
+// from its first read.
 const largeValue = 64 << 10
+
+// separate reports whether it's value is written from its own bytes, after
+// the entry's head (one writev), rather than copied into one buffer with the
+// head: a value the Store is given (it keeps it in memory as it is), and a
+// large one.
+func separate(it Item) bool { return it.Owned || len(it.Value) >= largeValue }
 
 // writeLocked writes one encoded entry into shard i, whose lock the caller
 // holds and whose directory is open as dirfd: head, then value (nil when
@@ -182,16 +188,25 @@ func (s *Store) writeLocked(i, dirfd int, head, value []byte, owned bool) error 
 	if err != nil {
 		return s.pathErr("create", s.shardRel(i, tmp), err)
 	}
-	var st posix.Stat_t
+	// The memory layer keeps a copy with the file's identity and when it was
+	// last used. Where the shared counters validate copies, the identity is
+	// asked for only once another writer has changed the shard, and what
+	// the writer knows (size and modification time, see fsx.FileID.Same)
+	// does without a stat on every write.
+	now := s.opts.Now()
+	id, used := fsx.FileID{Size: size}, now.UnixNano()
 	err = writeAll(fd, head, value)
 	if err == nil {
-		err = stampTimes(fd, s.opts.Now(), hdr.ExpiresAt)
+		id.Mtime, err = stampTimes(fd, now, hdr.ExpiresAt)
 	}
 	if err == nil && s.opts.Durable {
 		err = posix.Fsync(fd)
 	}
-	if err == nil {
-		err = posix.Fstat(fd, &st)
+	if err == nil && s.mem != nil && s.ctrs == nil {
+		var st posix.Stat_t
+		if err = posix.Fstat(fd, &st); err == nil {
+			id, used = fsx.IDOf(&st), recency(&st)
+		}
 	}
 	if cerr := posix.Close(fd); err == nil {
 		err = cerr
@@ -230,7 +245,7 @@ func (s *Store) writeLocked(i, dirfd int, head, value []byte, owned bool) error 
 		}
 		rec := recordOf(shard.Entry{Header: hdr, Key: key, Value: value})
 		rec.Slot = new(Slot)
-		s.mem.put(i, h, key, rec, gen, fsx.IDOf(&st), recency(&st))
+		s.mem.put(i, h, key, rec, gen, id, used)
 	}
 	return nil
 }
