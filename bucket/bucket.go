@@ -238,8 +238,13 @@ func (b *Bucket[K, V]) encode(value V) ([]byte, error) {
 // keeps its decoded value too, and decodeRecord then returns a deep copy of
 // it, which equals a fresh decode and shares nothing with it (see clone.go).
 func (b *Bucket[K, V]) decodeRecord(kb []byte, rec store.Record) (V, error) {
+	var out V
 	slot := rec.Slot
 	if rec.Codec == Raw.Name() {
+		if p, ok := any(&out).(*[]byte); ok && rec.Private && rec.Value != nil {
+			*p = rec.Value // read for this call alone: no copy needed
+			return out, nil
+		}
 		slot = nil // decoding Raw is one copy already: nothing to save
 	}
 	if slot != nil {

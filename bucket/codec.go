@@ -8,6 +8,8 @@ import (
 	"reflect"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/bucketcache/bucketcache/internal/store"
 )
 
 // Codec encodes values into entry files and decodes them back. Its name is
@@ -65,7 +67,7 @@ func (msgpackCodec) Unmarshal(data []byte, v any) error { return msgpack.Unmarsh
 
 type rawCodec struct{}
 
-func (rawCodec) Name() string { return "raw" }
+func (rawCodec) Name() string { return store.RawCodec }
 
 func (rawCodec) Marshal(v any) ([]byte, error) {
 	switch x := v.(type) {

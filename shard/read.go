@@ -28,6 +28,11 @@ const (
 // value, the usual case) is read whole by that one read.
 const headRead = 4096
 
+// wholeRead is the largest file a Whole read reads by its first read: the
+// value is wanted anyway, so a file of up to this size (a real size, not a
+// declared one) costs one read and one allocation.
+const wholeRead = 64 << 10
+
 // streamChunk is how much of a value a Checked read holds at a time, and
 // how much more memory a Whole read of a very large value commits before the
 // bytes to fill it have been read.
@@ -45,7 +50,7 @@ const bigValue = 64 << 20
 // all agree on what is damaged and why. It reads in this order:
 //
 //  1. the header, by one read of at most 4 KiB (a file that small is read
-//     whole by it); a file that does not start with the magic, whatever its
+//     whole by it; for depth Whole, of at most 64 KiB); a file that does not start with the magic, whatever its
 //     length, is ReasonMagic: not an entry file, and not the format's to
 //     remove (see Reason.Foreign);
 //  2. the lengths the header declares, against size, before anything is
@@ -62,7 +67,11 @@ const bigValue = 64 << 20
 // caller's own (for a small file they share one buffer); Value is nil unless
 // depth is Whole.
 func ReadEntry(r io.ReaderAt, size int64, depth Depth, want []byte) (Entry, error) {
-	buf := make([]byte, min(max(size, 0), headRead))
+	first := min(max(size, 0), headRead)
+	if depth == Whole && size <= wholeRead {
+		first = max(size, 0)
+	}
+	buf := make([]byte, first)
 	if err := readFull(r, buf, 0); err != nil {
 		return Entry{}, err
 	}

@@ -22,7 +22,17 @@ type Record struct {
 	// record while the Store keeps it in memory (package bucket keeps the
 	// decoded value). nil when the record is not kept in memory.
 	Slot *Slot
+	// Private, in a Record returned by Get, says that nothing else holds
+	// Value (it was read from the file and not kept): the caller may keep
+	// it as its own, without a copy.
+	Private bool
 }
+
+// RawCodec is the name of the codec whose decoded form is the value's bytes
+// themselves (package bucket's Raw). Keeping a large value of it in memory
+// saves no decoding, only a read that costs about what the copy a warm read
+// makes does, so a cold read hands it to the caller instead (Private).
+const RawCodec = "raw"
 
 // Slot holds a decoded form of one record. Every copy of the record that
 // the Store hands out while it remembers the record shares the same Slot, and
@@ -184,7 +194,13 @@ func (s *Store) cold(i int, h uint64, key []byte, gen uint64, now time.Time) (Re
 		s.removeIfSame(i, h, id)
 		return Record{}, ErrNotFound
 	}
-	if s.mem != nil && (shard.Stable(gen) || gen == uncounted) {
+	switch {
+	case s.mem == nil || !shard.Stable(gen) && gen != uncounted:
+		rec.Private = true
+	case rec.Codec == RawCodec && len(rec.Value) >= largeValue:
+		s.mem.forget(i, h)
+		rec.Private = true
+	default:
 		rec.Slot = new(Slot)
 		s.mem.put(i, h, e.Key, rec, gen, id, used)
 	}

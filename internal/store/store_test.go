@@ -524,7 +524,7 @@ func TestLargeValue(t *testing.T) {
 	mustGet(t, s, "k") // kept in memory
 	large := bytes.Repeat([]byte("0123456789abcdef"), largeValue/16+1)
 	want := string(large)
-	if err := s.Put([]byte("k"), Record{Codec: "raw", Value: large}); err != nil {
+	if err := s.Put([]byte("k"), Record{Codec: "blob", Value: large}); err != nil {
 		t.Fatal(err)
 	}
 	large[0] = 'X' // the caller's bytes are the caller's again
@@ -540,7 +540,7 @@ func TestLargeValue(t *testing.T) {
 	}
 	// Given to the Store, a large value is kept in memory from its write.
 	owned := bytes.Repeat([]byte("fedcba9876543210"), largeValue/16+1)
-	if err := s.PutOwned([]byte("o"), Record{Codec: "raw", Value: owned}); err != nil {
+	if err := s.PutOwned([]byte("o"), Record{Codec: "blob", Value: owned}); err != nil {
 		t.Fatal(err)
 	}
 	before = s.Stats().MemoryHits
@@ -553,5 +553,35 @@ func TestLargeValue(t *testing.T) {
 	}
 	if e, err := shard.Decode(data); err != nil || string(e.Value) != want {
 		t.Fatalf("the file is not the entry: %v", err)
+	}
+}
+
+// A large value of the raw codec read from its file is handed to the caller
+// (Private) rather than kept: a later read goes to the file again. A small
+// one is kept, and what memory serves is never Private.
+func TestLargeRawValueIsHandedOver(t *testing.T) {
+	s := open(t, t.TempDir(), Config{})
+	large := bytes.Repeat([]byte("0123456789abcdef"), largeValue/16+1)
+	if err := s.Put([]byte("large"), Record{Codec: RawCodec, Value: large}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put([]byte("small"), Record{Codec: RawCodec, Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	s.Forget([]byte("small"))
+	for range 2 {
+		r, err := s.Get([]byte("large"))
+		if err != nil || !bytes.Equal(r.Value, large) || !r.Private || r.Slot != nil {
+			t.Fatalf("Get of a large raw value: %d bytes, private %v, slot %v, %v", len(r.Value), r.Private, r.Slot != nil, err)
+		}
+		r.Value[0] = 'X' // the caller's own
+	}
+	if hits := s.Stats().MemoryHits; hits != 0 {
+		t.Fatalf("%d Gets of the large raw value came from memory", hits)
+	}
+	first, _ := s.Get([]byte("small"))
+	second, _ := s.Get([]byte("small"))
+	if first.Private || second.Private || s.Stats().MemoryHits != 1 {
+		t.Fatalf("small raw value: private %v then %v, memory hits %d; want kept and shared", first.Private, second.Private, s.Stats().MemoryHits)
 	}
 }
