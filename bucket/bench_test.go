@@ -230,10 +230,11 @@ func benchSetFresh(b *testing.B, opts Options) {
 	}
 }
 
-// BenchmarkGetWarmBytes is a warm Get of a 4 KiB []byte value: the caller
-// gets a fresh copy of bytes kept in memory. Its floor is BenchmarkCopy4KiB.
+// BenchmarkGetWarmBytes is a warm Get of a 4 KiB []byte value (Raw codec):
+// the caller gets a fresh copy of bytes kept in memory. Its floor is
+// BenchmarkCopy4KiB.
 func BenchmarkGetWarmBytes(b *testing.B) {
-	bk := open[string, []byte](b, b.TempDir(), Options{})
+	bk := open[string, []byte](b, b.TempDir(), Options{Codec: Raw})
 	keys := benchKeys(1000)
 	val := make([]byte, 4<<10)
 	for _, k := range keys {
@@ -262,12 +263,14 @@ func BenchmarkCopy4KiB(b *testing.B) {
 
 var sink []byte
 
-// BenchmarkUnloadGet1MiB drops a 1 MiB value from memory and reads it
-// again: a cold Get in a Bucket with a memory layer. Compare with
+// BenchmarkUnloadGet1MiB drops a 1 MiB value (Raw codec) from memory and
+// reads it again: a cold Get in a Bucket with a memory layer. Compare with
 // BenchmarkGet1MiBNoMemory, the same read in a Bucket without one.
-func BenchmarkUnloadGet1MiB(b *testing.B) { benchGet1MiB(b, Options{}, true) }
+func BenchmarkUnloadGet1MiB(b *testing.B) { benchGet1MiB(b, Options{Codec: Raw}, true) }
 
-func BenchmarkGet1MiBNoMemory(b *testing.B) { benchGet1MiB(b, Options{MemoryLimit: -1}, false) }
+func BenchmarkGet1MiBNoMemory(b *testing.B) {
+	benchGet1MiB(b, Options{Codec: Raw, MemoryLimit: -1}, false)
+}
 
 func benchGet1MiB(b *testing.B, opts Options, unload bool) {
 	bk := open[string, []byte](b, b.TempDir(), opts)

@@ -12,6 +12,7 @@
 package bucket
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"iter"
@@ -241,8 +242,19 @@ func (b *Bucket[K, V]) decodeRecord(kb []byte, rec store.Record) (V, error) {
 	var out V
 	slot := rec.Slot
 	if rec.Codec == Raw.Name() {
-		if p, ok := any(&out).(*[]byte); ok && rec.Private && rec.Value != nil {
-			*p = rec.Value // read for this call alone: no copy needed
+		switch p := any(&out).(type) { // as Raw decodes them, without boxing
+		case *[]byte:
+			switch {
+			case rec.Private && rec.Value != nil:
+				*p = rec.Value // read for this call alone: no copy needed
+			case len(rec.Value) == 0:
+				*p = []byte{}
+			default:
+				*p = bytes.Clone(rec.Value)
+			}
+			return out, nil
+		case *string:
+			*p = string(rec.Value)
 			return out, nil
 		}
 		slot = nil // decoding Raw is one copy already: nothing to save
