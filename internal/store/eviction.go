@@ -66,6 +66,7 @@ type trimmer struct {
 	done sync.WaitGroup
 
 	lastPoke atomic.Int64 // Unix ns, real time: the last poke that looked at the usage
+	missed   atomic.Bool  // a poke came too soon after the last one to look
 }
 
 func startTrimmer(s *Store) *trimmer {
@@ -95,7 +96,13 @@ func (t *trimmer) poke() {
 		// once a millisecond.
 		now := time.Now().UnixNano()
 		last := t.lastPoke.Load()
-		if now-last < int64(time.Millisecond) || !t.lastPoke.CompareAndSwap(last, now) || !t.s.overLimit() {
+		if now-last < int64(time.Millisecond) || !t.lastPoke.CompareAndSwap(last, now) {
+			// Too soon to look: the trimmer looks a millisecond from now,
+			// so that the last write of a burst is never left unchecked.
+			if t.missed.Swap(true) {
+				return // already woken for it
+			}
+		} else if !t.s.overLimit() {
 			return
 		}
 	}
@@ -120,6 +127,9 @@ func (t *trimmer) loop() {
 			return
 		case <-t.kick:
 		case <-retry.C:
+		}
+		if t.missed.Swap(false) {
+			retry.Reset(time.Millisecond) // look again once the poke could have
 		}
 		if t.s.ctrs != nil && !t.s.overLimit() {
 			continue

@@ -29,10 +29,16 @@ type Record struct {
 }
 
 // RawCodec is the name of the codec whose decoded form is the value's bytes
-// themselves (package bucket's Raw). Keeping a large value of it in memory
-// saves no decoding, only a read that costs about what the copy a warm read
-// makes does, so a cold read hands it to the caller instead (Private).
+// themselves (package bucket's Raw).
 const RawCodec = "raw"
+
+// worthKeeping reports whether the memory layer keeps a value of n bytes
+// encoded by codec. A large raw value is not kept, when written or read:
+// keeping it would save no decoding, only a read that costs about what the
+// copy a warm read makes does, while it would hold memory (and make the
+// garbage collector work) for nothing. A cold read hands it to the caller
+// instead (Private).
+func worthKeeping(codec string, n int) bool { return codec != RawCodec || n < largeValue }
 
 // Slot holds a decoded form of one record. Every copy of the record that
 // the Store hands out while it remembers the record shares the same Slot, and
@@ -197,7 +203,7 @@ func (s *Store) cold(i int, h uint64, key []byte, gen uint64, now time.Time) (Re
 	switch {
 	case s.mem == nil || !shard.Stable(gen) && gen != uncounted:
 		rec.Private = true
-	case rec.Codec == RawCodec && len(rec.Value) >= largeValue:
+	case !worthKeeping(rec.Codec, len(rec.Value)):
 		s.mem.forget(i, h)
 		rec.Private = true
 	default:
