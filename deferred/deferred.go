@@ -29,6 +29,10 @@ type Bucket[K, V any] struct {
 	codec    string           // the wrapped Bucket's codec name
 	parallel int              // shards a Sync writes at once; 0: parallelism()
 
+	// readers is held shared by a Get while it decodes a pending value,
+	// and taken exclusively by Sync before it recycles the values it wrote.
+	readers sync.RWMutex
+
 	mu      sync.Mutex
 	pending map[string]*op      // guarded by mu; by canonical key bytes
 	bytes   int64               // guarded by mu; estimated memory of pending
@@ -75,14 +79,17 @@ func (d *Bucket[K, V]) Get(key K) (V, error) {
 	if err != nil {
 		return zero, err
 	}
+	d.readers.RLock() // a value being decoded is not recycled
 	o := d.lookup(kb)
 	if o == nil {
+		d.readers.RUnlock()
 		rec, err := d.e.Store.Get(kb)
 		if err != nil {
 			return zero, err
 		}
 		return d.e.Decode(kb, rec)
 	}
+	defer d.readers.RUnlock()
 	if o.del || !d.live(o.rec, d.now()) {
 		return zero, bucket.ErrNotFound
 	}
@@ -126,11 +133,11 @@ func (d *Bucket[K, V]) set(key K, value V, lifetime time.Duration) error {
 	if err != nil {
 		return err
 	}
-	data, err := d.e.Encode(value)
+	data, err := d.encode(value)
 	if err != nil {
 		return err
 	}
-	if cap(data) > len(data)+len(data)/8+64 {
+	if cap(data) > len(data)+len(data)/8+64 && store.WorthKeeping(d.codec, len(data)) {
 		// Some codecs return a buffer with much spare room; a pending entry
 		// may stay a long time, so keep only what it needs.
 		data = bytes.Clone(data)

@@ -120,14 +120,19 @@ func (d *Bucket[K, V]) snapshot() ([]*batch, int) {
 // listed: the error wraps ctxErr instead.
 func (d *Bucket[K, V]) settle(batches []*batch, total int, ctxErr error) error {
 	var errs []error
+	var written []*op // large raw values the Store let go of: to recycle
 	failed := 0
 	d.mu.Lock()
 	for _, bt := range batches {
 		for j, err := range bt.errs {
 			k := bt.keys[j]
 			if err == nil {
-				if d.pending[k] == bt.ops[j] {
+				o := bt.ops[j]
+				if d.pending[k] == o {
 					d.drop(k)
+				}
+				if !bt.del[j] && d.codec == store.RawCodec && !store.WorthKeeping(o.rec.Codec, len(o.rec.Value)) {
+					written = append(written, o)
 				}
 				continue
 			}
@@ -142,6 +147,7 @@ func (d *Bucket[K, V]) settle(batches []*batch, total int, ctxErr error) error {
 	}
 	d.writing = nil
 	d.mu.Unlock()
+	d.recycle(written)
 	if failed == 0 {
 		return nil
 	}

@@ -32,13 +32,14 @@ type Record struct {
 // themselves (package bucket's Raw).
 const RawCodec = "raw"
 
-// worthKeeping reports whether the memory layer keeps a value of n bytes
+// WorthKeeping reports whether the memory layer keeps a value of n bytes
 // encoded by codec. A large raw value is not kept, when written or read:
 // keeping it would save no decoding, only a read that costs about what the
 // copy a warm read makes does, while it would hold memory (and make the
 // garbage collector work) for nothing. A cold read hands it to the caller
-// instead (Private).
-func worthKeeping(codec string, n int) bool { return codec != RawCodec || n < largeValue }
+// instead (Private). A value the Store does not keep is never referenced by
+// it once the write that was given it returns.
+func WorthKeeping(codec string, n int) bool { return codec != RawCodec || n < largeValue }
 
 // Slot holds a decoded form of one record. Every copy of the record that
 // the Store hands out while it remembers the record shares the same Slot, and
@@ -203,7 +204,7 @@ func (s *Store) cold(i int, h uint64, key []byte, gen uint64, now time.Time) (Re
 	switch {
 	case s.mem == nil || !shard.Stable(gen) && gen != uncounted:
 		rec.Private = true
-	case !worthKeeping(rec.Codec, len(rec.Value)):
+	case !WorthKeeping(rec.Codec, len(rec.Value)):
 		s.mem.forget(i, h)
 		rec.Private = true
 	default:

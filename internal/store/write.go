@@ -237,7 +237,7 @@ func (s *Store) writeLocked(i, dirfd int, head, value []byte, owned bool) error 
 	s.stats.sets.Add(1)
 	switch {
 	case s.mem == nil:
-	case value != nil && !owned || !worthKeeping(hdr.Codec, int(hdr.ValueLen)):
+	case value != nil && !owned || !WorthKeeping(hdr.Codec, int(hdr.ValueLen)):
 		s.mem.forget(i, h) // an older copy must not outlive the file it came from
 	default:
 		if value == nil {
