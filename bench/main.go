@@ -62,6 +62,7 @@ func run(args []string, out, log io.Writer) error {
 		mdFile  = fs.String("markdown", "", "also write the report as Markdown to this file")
 		resDir  = fs.String("results", "", "also write the results (results.json), the full tables (README.md) and the charts (SVG) into this directory")
 		plotF   = fs.String("plot", "", "run nothing: draw the tables and charts again from this results.json, into its directory")
+		ratiosF = fs.String("ratios", "", "run nothing: from these files of `go test -bench` output (comma separated, oldest first; compare.sh writes them), write the performance targets' table and chart into the last one's directory")
 		profile = fs.String("cpuprofile", "", "write CPU profiles of the Go workers' timed parts into this directory")
 		runs    = fs.Int("runs", 1, "run every row this many times (stores taking turns) and report the median")
 		smoke   = fs.Bool("smoke", false, "tiny counts of everything: checks the harness works, not its speed")
@@ -71,6 +72,18 @@ func run(args []string, out, log io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *ratiosF != "" {
+		paths := splitList(*ratiosF)
+		var runs []*benchRun
+		for _, path := range paths {
+			r, err := readBenchRun(path)
+			if err != nil {
+				return err
+			}
+			runs = append(runs, r)
+		}
+		return writeRatios(runs, filepath.Dir(paths[len(paths)-1]))
 	}
 	if *plotF != "" {
 		res, err := readResults(*plotF)
