@@ -170,7 +170,7 @@ func parseHeader(b []byte) (Header, error) {
 		return Header{}, damage(ReasonShort)
 	}
 	h := Header{
-		Codec:     string(b[HeaderSize : HeaderSize+n]),
+		Codec:     codecName(b[HeaderSize : HeaderSize+n]),
 		WrittenAt: int64(binary.LittleEndian.Uint64(b[offWrittenAt:])),
 		ExpiresAt: int64(binary.LittleEndian.Uint64(b[offExpiresAt:])),
 		KeyLen:    binary.LittleEndian.Uint32(b[offKeyLen:]),
@@ -181,4 +181,15 @@ func parseHeader(b []byte) (Header, error) {
 		return Header{}, damage(ReasonHeaderField)
 	}
 	return h, nil
+}
+
+// codecName returns b as a string, without allocating for the built-in
+// codecs' names, which nearly every entry has.
+func codecName(b []byte) string {
+	for _, name := range [...]string{"json", "raw", "msgpack", "gob"} {
+		if string(b) == name {
+			return name
+		}
+	}
+	return string(b)
 }

@@ -64,13 +64,29 @@ func (l Layout) DirName(i int) string {
 // EntryName is the file name, inside its shard directory, of the entry whose
 // key hashes to h.
 func EntryName(h uint64) string {
-	s := strconv.FormatUint(h, 16)
-	return strings.Repeat("0", 16-len(s)) + s + EntrySuffix
+	var b [16 + len(EntrySuffix)]byte
+	return string(appendEntryName(b[:0], h))
+}
+
+// appendEntryName appends EntryName(h) to dst.
+func appendEntryName(dst []byte, h uint64) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 60; shift >= 0; shift -= 4 {
+		dst = append(dst, digits[h>>uint(shift)&0xf])
+	}
+	return append(dst, EntrySuffix...)
 }
 
 // EntryPath is the entry's path relative to the bucket directory.
 func (l Layout) EntryPath(h uint64) string {
-	return l.DirName(l.Index(h)) + "/" + EntryName(h)
+	var b [64]byte
+	dst := strconv.AppendUint(b[:0], uint64(l.Index(h)), 16)
+	if pad := l.width - len(dst); pad > 0 { // zero-padded as DirName is
+		dst = append(dst[:0], "0000000000000000"[:pad]...)
+		dst = strconv.AppendUint(dst, uint64(l.Index(h)), 16)
+	}
+	dst = append(dst, '/')
+	return string(appendEntryName(dst, h))
 }
 
 // ParseEntryName returns the hash an entry file name encodes, and whether

@@ -2,6 +2,7 @@ package shard
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -281,5 +282,29 @@ func TestLimits(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, LimitsName), []byte("{"), 0o644)
 	if _, err := ReadLimits(dir); err == nil || !strings.Contains(err.Error(), dir) {
 		t.Fatalf("malformed limits: %v", err)
+	}
+}
+
+// EntryName and EntryPath, built without intermediate strings, spell the
+// names the format specifies: 16 zero-padded hex digits, and the shard
+// directory's zero-padded name before them.
+func TestEntryNamesAreZeroPadded(t *testing.T) {
+	for _, shards := range []int{1, 16, 256, 4096} {
+		l, err := Open(t.TempDir(), shards)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range []uint64{0, 1, 0xabc, 1 << 40, 0xfedcba9876543210, ^uint64(0)} {
+			name := fmt.Sprintf("%016x%s", h, EntrySuffix)
+			if got := EntryName(h); got != name {
+				t.Errorf("EntryName(%#x) = %q, want %q", h, got, name)
+			}
+			if got, want := l.EntryPath(h), l.DirName(l.Index(h))+"/"+name; got != want {
+				t.Errorf("%d shards: EntryPath(%#x) = %q, want %q", shards, h, got, want)
+			}
+			if back, ok := ParseEntryName(name); !ok || back != h {
+				t.Errorf("ParseEntryName(%q) = %#x, %v", name, back, ok)
+			}
+		}
 	}
 }
