@@ -292,7 +292,8 @@ func (b *Bucket[K, V]) decode(kb []byte, rec store.Record) (V, error) {
 // it is decoded afresh on every call.
 func (b *Bucket[K, V]) Get(key K) (V, error) {
 	var zero V
-	kb, buf, err := b.readKey(key)
+	var scratch [keyScratch]byte
+	kb, buf, err := b.readKey(&scratch, key)
 	if err != nil {
 		return zero, err
 	}
@@ -380,7 +381,8 @@ func (b *Bucket[K, V]) DeleteContext(ctx context.Context, key K) error {
 
 // Contains reports whether Get would find key.
 func (b *Bucket[K, V]) Contains(key K) (bool, error) {
-	kb, buf, err := b.readKey(key)
+	var scratch [keyScratch]byte
+	kb, buf, err := b.readKey(&scratch, key)
 	if err != nil {
 		return false, err
 	}

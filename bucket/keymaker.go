@@ -35,22 +35,27 @@ func (canonKeys) ParseKey(data []byte, ptr any) error { return canon.Unmarshal(d
 
 var keyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
+// keyScratch is the room a lookup keeps on its stack for a string key's
+// canonical bytes; longer keys use a pooled buffer.
+const keyScratch = 128
+
 // readKey returns key's canonical bytes for a lookup that keeps no reference
 // to them, and the pooled buffer they are in (nil when they are not), which
-// the caller hands back to releaseKey once done with them. The default
-// KeyMaker writes into a pooled buffer, so a warm Get allocates nothing for
+// the caller hands back to releaseKey once done with them. A string key of
+// the default KeyMaker is written into scratch, on the caller's stack, any
+// other key of it into a pooled buffer, so a warm Get allocates nothing for
 // its key.
-func (b *Bucket[K, V]) readKey(key K) ([]byte, *[]byte, error) {
+func (b *Bucket[K, V]) readKey(scratch *[keyScratch]byte, key K) ([]byte, *[]byte, error) {
 	if _, ok := b.keys.(canonKeys); !ok {
 		kb, err := b.keyBytes(key)
 		return kb, nil, err
 	}
-	buf := keyBufs.Get().(*[]byte)
-	var kb []byte
-	var err error
 	if s, ok := any(key).(string); ok { // no interface to allocate
-		kb = canon.AppendString((*buf)[:0], s)
-	} else if kb, err = canon.AppendMarshal((*buf)[:0], key); err != nil {
+		return canon.AppendString(scratch[:0], s), nil, nil // grown on the heap if it does not fit
+	}
+	buf := keyBufs.Get().(*[]byte)
+	kb, err := canon.AppendMarshal((*buf)[:0], key)
+	if err != nil {
 		keyBufs.Put(buf)
 		return nil, nil, fmt.Errorf("bucket: key %v: %w", key, err)
 	}
@@ -70,9 +75,9 @@ func releaseKey(buf *[]byte) {
 func keyText(b []byte) string {
 	const max = 120
 	if len(b) > max {
-		return fmt.Sprintf("%q... (%d bytes)", b[:max], len(b))
+		return fmt.Sprintf("%q... (%d bytes)", string(b[:max]), len(b))
 	}
-	return fmt.Sprintf("%q", b)
+	return fmt.Sprintf("%q", string(b)) // a copy: b may be a lookup's scratch space
 }
 
 // parseKey decodes canonical bytes into a K, and reports whether they are

@@ -55,26 +55,27 @@ func newMemory(shards int, limit int64) *memory {
 	return m
 }
 
-// get returns a copy of the item for key in shard i, marking it recently
-// used. stamp reports that the file was last stamped as used at least every
-// ns before now; the item then counts as stamped at now.
-func (m *memory) get(i int, h uint64, key []byte, now, every int64) (it item, stamp, ok bool) {
+// get returns the item for key in shard i, marking it recently used. The
+// caller may read its immutable fields without the lock. stamp reports that
+// the file was last stamped as used at least every ns before now; the item
+// then counts as stamped at now.
+func (m *memory) get(i int, h uint64, key []byte, now, every int64) (it *item, stamp bool) {
 	sh := &m.shards[i]
 	sh.mu.Lock()
 	p, ok := sh.items[h]
 	if !ok || string(p.key) != string(key) {
 		sh.mu.Unlock()
-		return item{}, false, false
+		return nil, false
 	}
-	sh.unlink(p)
-	sh.pushFront(p)
+	if sh.head.next != p {
+		sh.unlink(p)
+		sh.pushFront(p)
+	}
 	if now-p.used >= every {
 		p.used, stamp = now, true
 	}
-	it = *p
 	sh.mu.Unlock()
-	it.prev, it.next = nil, nil
-	return it, stamp, true
+	return p, stamp
 }
 
 // put remembers rec for key, replacing whatever was remembered for its hash.

@@ -90,9 +90,10 @@ func (s *Store) Get(key []byte) (Record, error) {
 	rec, fromMemory, err := s.lookup(key)
 	switch {
 	case err == nil:
-		s.stats.hits.Add(1)
 		if fromMemory {
 			s.stats.memoryHits.Add(1)
+		} else {
+			s.stats.fileHits.Add(1)
 		}
 	case err == ErrNotFound:
 		s.stats.misses.Add(1)
@@ -122,7 +123,7 @@ func (s *Store) lookup(key []byte) (Record, bool, error) {
 		if s.ctrs != nil {
 			gen = s.generation(i, mono)
 		}
-		if it, stamp, ok := s.mem.get(i, h, key, s.clock.approx(mono), int64(s.opts.EvictionGrace)); ok {
+		if it, stamp := s.mem.get(i, h, key, s.clock.approx(mono), int64(s.opts.EvictionGrace)); it != nil {
 			var now time.Time // read only when a decision needs it
 			if stamp || !it.rec.ExpiresAt.IsZero() || s.opts.Lifetime > 0 {
 				now = s.opts.Now()
@@ -143,7 +144,7 @@ func (s *Store) lookup(key []byte) (Record, bool, error) {
 }
 
 // warm decides whether a remembered item may be served at now.
-func (s *Store) warm(i int, h uint64, key []byte, it item, gen uint64, now time.Time) (Record, bool) {
+func (s *Store) warm(i int, h uint64, key []byte, it *item, gen uint64, now time.Time) (Record, bool) {
 	if it.rec.Expired(now) {
 		return Record{}, false // the cold path deletes it
 	}

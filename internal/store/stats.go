@@ -16,14 +16,17 @@ type Stats struct {
 }
 
 type counters struct {
-	hits, memoryHits, misses, sets, deletes, expired, corrupt, shardLocks, evictions atomic.Int64
+	// A hit counts once, in fileHits or memoryHits: one atomic add on a
+	// warm Get. Hits is their sum.
+	fileHits, memoryHits, misses, sets, deletes, expired, corrupt, shardLocks, evictions atomic.Int64
 }
 
 // Stats returns a snapshot of the Store's counters.
 func (s *Store) Stats() Stats {
 	c := &s.stats
+	memory := c.memoryHits.Load()
 	return Stats{
-		Hits: c.hits.Load(), MemoryHits: c.memoryHits.Load(), Misses: c.misses.Load(),
+		Hits: c.fileHits.Load() + memory, MemoryHits: memory, Misses: c.misses.Load(),
 		Sets: c.sets.Load(), Deletes: c.deletes.Load(), Expired: c.expired.Load(),
 		Corrupt: c.corrupt.Load(), ShardLocks: c.shardLocks.Load(), Evictions: c.evictions.Load(),
 	}
