@@ -63,7 +63,8 @@ func readBenchRun(path string) (*benchRun, error) {
 	if len(samples) == 0 {
 		return nil, fmt.Errorf("%s: no benchmark results", path)
 	}
-	r := &benchRun{label: strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), ns: map[string]float64{}}
+	label := strings.TrimPrefix(strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), "perf-")
+	r := &benchRun{label: label, ns: map[string]float64{}}
 	for name, v := range samples {
 		r.ns[name] = median(v)
 	}
@@ -203,7 +204,7 @@ func ratiosChart(runs []*benchRun) *svg {
 			rows = append(rows, t)
 		}
 	}
-	s := newSVG(800, int(top+rowH*float64(len(rows))+46))
+	s := newSVG(800, int(top+rowH*float64(len(rows))+62))
 	x := func(v float64) float64 {
 		v = math.Min(math.Max(v, lo), hi)
 		return left + (right-left)*math.Log(v/lo)/math.Log(hi/lo)
@@ -259,7 +260,9 @@ func ratiosChart(runs []*benchRun) *svg {
 		}
 		s.text(right+10, y+4, "start", 12, "#222222", "", last)
 	}
-	s.text(left, bottom+34, "start", 11, "#555555", "",
-		"Lower is better, except the two Sync rows (a speed-up: higher is better). The green tick is the limit.")
+	s.text(10, bottom+36, "start", 11, "#555555", "",
+		"Lower is better, except in the two Sync rows (a speed-up). The green tick is the limit, the shaded side meets it.")
+	s.text(10, bottom+52, "start", 11, "#555555", "",
+		"The warm Get of 100 B, a time rather than a ratio, is in the table only.")
 	return s
 }

@@ -1,6 +1,7 @@
 package bucket
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -249,7 +250,12 @@ func argText(a any) string {
 // call is the memoized function.
 func (m *memo[A, R]) call(ctx context.Context, a A) (R, error) {
 	var zero R
-	kb, err := m.keyer.key(a)
+	var scratch [keyScratch]byte // a hit's key stays on the stack
+	kb, ok := m.keyer.appendString(scratch[:0], a)
+	var err error
+	if !ok {
+		kb, err = m.keyer.key(nil, a)
+	}
 	if err != nil {
 		return zero, fmt.Errorf("bucket: memo %q: argument %s: %w", m.name, argText(a), err)
 	}
@@ -278,12 +284,13 @@ func (m *memo[A, R]) call(ctx context.Context, a A) (R, error) {
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
-	fk := "n" + string(kb)
+	key := bytes.Clone(kb) // the flight outlives this call's stack
+	fk := "n" + string(key)
 	if refresh {
-		fk = "r" + string(kb)
+		fk = "r" + string(key)
 	}
 	res, err := m.flights.do(ctx, fk, func(ctx context.Context, res *memoResult[R]) {
-		m.lead(ctx, a, kb, refresh, res)
+		m.lead(ctx, a, key, refresh, res)
 	})
 	switch {
 	case err != nil:
@@ -293,7 +300,7 @@ func (m *memo[A, R]) call(ctx context.Context, a A) (R, error) {
 	case !res.stored:
 		return res.value, res.err
 	}
-	v, derr := m.b.decodeRecord(kb, res.rec)
+	v, derr := m.b.decodeRecord(key, res.rec)
 	if derr != nil {
 		return zero, derr
 	}

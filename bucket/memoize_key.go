@@ -116,12 +116,22 @@ func quoteAll(s []string) string {
 	return strings.Join(q, ", ")
 }
 
-// key returns the canonical key bytes of a call with argument a.
-func (k *memoKeyer[A]) key(a A) ([]byte, error) {
+// appendString appends the key of a call with a string argument a to dst,
+// as key does, and reports whether a is one. It keeps no reference to dst,
+// so a caller's scratch space on its stack stays there.
+func (k *memoKeyer[A]) appendString(dst []byte, a A) ([]byte, bool) {
+	if s, ok := any(a).(string); ok && k.canon && k.fields == nil {
+		return canon.AppendString(append(dst, k.prefix...), s), true
+	}
+	return nil, false
+}
+
+// key appends the canonical key bytes of a call with argument a to dst.
+func (k *memoKeyer[A]) key(dst []byte, a A) ([]byte, error) {
 	switch {
 	case k.fields != nil:
 		v := reflect.ValueOf(a) // not &a, which would move a to the heap
-		dst := append(k.buffer(), '{')
+		dst = append(append(dst, k.prefix...), '{')
 		for j, f := range k.fields {
 			if j > 0 {
 				dst = append(dst, ',')
@@ -134,7 +144,10 @@ func (k *memoKeyer[A]) key(a A) ([]byte, error) {
 		}
 		return append(dst, '}'), nil
 	case k.canon:
-		return canon.AppendMarshal(k.buffer(), a)
+		if kb, ok := k.appendString(dst, a); ok {
+			return kb, nil
+		}
+		return canon.AppendMarshal(append(dst, k.prefix...), a)
 	}
 	arg := any(a)
 	if k.zero != nil {
@@ -149,11 +162,5 @@ func (k *memoKeyer[A]) key(a A) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(slices.Clip(k.prefix), kb...), nil
-}
-
-// buffer returns a new buffer holding the prefix, with room for a short
-// argument.
-func (k *memoKeyer[A]) buffer() []byte {
-	return append(make([]byte, 0, len(k.prefix)+48), k.prefix...)
+	return append(append(dst, k.prefix...), kb...), nil
 }

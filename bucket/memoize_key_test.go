@@ -22,7 +22,7 @@ func shape[A, B any](name string, a A, ignore string, b B) keyShape {
 		k, err := newMemoKeyer[A]("f", "", DefaultKeyMaker, []string{ignore})
 		var got []byte
 		if err == nil {
-			got, err = k.key(a)
+			got, err = k.key(nil, a)
 		}
 		switch {
 		case wantErr != nil && err != nil:

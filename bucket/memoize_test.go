@@ -51,7 +51,7 @@ func goCall[A, R any](ctx context.Context, f func(context.Context, A) (R, error)
 // memoKey is the key bytes of m's call with a.
 func memoKey[A, R any](t *testing.T, m *memo[A, R], a A) []byte {
 	t.Helper()
-	kb, err := m.keyer.key(a)
+	kb, err := m.keyer.key(nil, a)
 	if err != nil {
 		t.Fatal(err)
 	}
