@@ -2,7 +2,7 @@ package main
 
 import "fmt"
 
-// targetsTable checks the targets against the rows of this run.
+// targetsTable checks the harness's targets against the rows of this run.
 // Every ratio compares rows measured in the same run.
 func targetsTable(rows []*row) *table {
 	t := &table{
