@@ -13,7 +13,8 @@
 // A DirMutex is a lock on a lock file inside a directory, made for locks
 // taken on every write. It keeps the directory and the lock file open
 // between locks, so that taking and releasing it costs two flock calls and
-// two stats, and hands its holder the open directory to work in.
+// one stat (two on a network filesystem), and hands its holder the open
+// directory to work in.
 //
 // Both lock the same way, so a Mutex and a DirMutex on the same file exclude
 // each other, as do two of either kind, in one process or several.
