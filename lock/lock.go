@@ -28,9 +28,9 @@
 // next holder uses it (or removes it). Files can be removed or replaced
 // while the lock is free (by Remove, or by an operator), so once flock has
 // granted a lock, each kind checks that the locked file is still the one
-// the name holds (and, for a DirMutex, that the directory is still the one
-// its name in the parent holds); if not, it lets go and starts again on the
-// new file. Without that check a process that opened the old file and one
+// the name holds (for a DirMutex, the one its path from the parent, through
+// the directory's name, leads to); if not, it lets go and starts again on
+// the new file. Without that check a process that opened the old file and one
 // that created a new one would both "hold" the lock. The check holds only
 // if nothing removes or renames a lock file while it is held: every party
 // must use this package (or the same check) on it.
