@@ -233,20 +233,7 @@ func benchSetFresh(b *testing.B, opts Options) {
 // BenchmarkGetWarmBytes is a warm Get of a 4 KiB []byte value (Raw codec):
 // the caller gets a fresh copy of bytes kept in memory. Its floor is
 // BenchmarkCopy4KiB.
-func BenchmarkGetWarmBytes(b *testing.B) {
-	bk := open[string, []byte](b, b.TempDir(), Options{Codec: Raw})
-	keys := benchKeys(1000)
-	val := make([]byte, 4<<10)
-	for _, k := range keys {
-		bk.Set(k, val)
-	}
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if v, err := bk.Get(keys[i%len(keys)]); err != nil || len(v) != len(val) {
-			b.Fatal(len(v), err)
-		}
-	}
-}
+func BenchmarkGetWarmBytes(b *testing.B) { benchGetBytes(b, Options{Codec: Raw}, 1000, 4<<10, false) }
 
 // BenchmarkCopy4KiB is a warm Get's floor: a plain copy of 4 KiB into a
 // fresh slice.
@@ -266,16 +253,18 @@ var sink []byte
 // BenchmarkUnloadGet1MiB drops a 1 MiB value (Raw codec) from memory and
 // reads it again: a cold Get in a Bucket with a memory layer. Compare with
 // BenchmarkGet1MiBNoMemory, the same read in a Bucket without one.
-func BenchmarkUnloadGet1MiB(b *testing.B) { benchGet1MiB(b, Options{Codec: Raw}, true) }
+func BenchmarkUnloadGet1MiB(b *testing.B) { benchGetBytes(b, Options{Codec: Raw}, 8, 1<<20, true) }
 
 func BenchmarkGet1MiBNoMemory(b *testing.B) {
-	benchGet1MiB(b, Options{Codec: Raw, MemoryLimit: -1}, false)
+	benchGetBytes(b, Options{Codec: Raw, MemoryLimit: -1}, 8, 1<<20, false)
 }
 
-func benchGet1MiB(b *testing.B, opts Options, unload bool) {
+// benchGetBytes reads n keys of []byte values of size bytes in turn, each
+// first dropped from memory when unload is set.
+func benchGetBytes(b *testing.B, opts Options, n, size int, unload bool) {
 	bk := open[string, []byte](b, b.TempDir(), opts)
-	keys := benchKeys(8)
-	val := make([]byte, 1<<20)
+	keys := benchKeys(n)
+	val := make([]byte, size)
 	for _, k := range keys {
 		bk.Set(k, val)
 	}

@@ -45,21 +45,28 @@ func benchKeys() [][]byte {
 	return keys
 }
 
+// filledStore opens a Store in a new directory and writes the benchmark
+// keys into it, each with a value of n bytes. It is closed when b ends.
+func filledStore(b *testing.B, cfg Config, n int) (*Store, [][]byte, []byte) {
+	s, err := Open(b.TempDir(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	keys := benchKeys()
+	val := make([]byte, n)
+	for _, k := range keys {
+		if err := s.Put(k, Record{Codec: "raw", Value: val}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s, keys, val
+}
+
 func BenchmarkPut(b *testing.B) {
 	for _, size := range benchSizes {
 		b.Run(size.name, func(b *testing.B) {
-			s, err := Open(b.TempDir(), Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			keys := benchKeys()
-			val := make([]byte, size.n)
-			for _, k := range keys {
-				if err := s.Put(k, Record{Codec: "raw", Value: val}); err != nil {
-					b.Fatal(err)
-				}
-			}
+			s, keys, val := filledStore(b, Config{}, size.n)
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				if err := s.Put(keys[i%len(keys)], Record{Codec: "raw", Value: val}); err != nil {
@@ -75,18 +82,7 @@ func BenchmarkPut(b *testing.B) {
 func BenchmarkGetCold(b *testing.B) {
 	for _, size := range benchSizes {
 		b.Run(size.name, func(b *testing.B) {
-			s, err := Open(b.TempDir(), Config{MemoryLimit: -1})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			keys := benchKeys()
-			val := make([]byte, size.n)
-			for _, k := range keys {
-				if err := s.Put(k, Record{Codec: "raw", Value: val}); err != nil {
-					b.Fatal(err)
-				}
-			}
+			s, keys, _ := filledStore(b, Config{MemoryLimit: -1}, size.n)
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				if rec, err := s.Get(keys[i%len(keys)]); err != nil || len(rec.Value) != size.n {
@@ -102,22 +98,12 @@ func BenchmarkGetCold(b *testing.B) {
 func BenchmarkGetColdFloor(b *testing.B) {
 	for _, size := range benchSizes {
 		b.Run(size.name, func(b *testing.B) {
-			dir := b.TempDir()
-			s, err := Open(dir, Config{MemoryLimit: -1})
-			if err != nil {
-				b.Fatal(err)
-			}
-			keys := benchKeys()
+			s, keys, _ := filledStore(b, Config{MemoryLimit: -1}, size.n)
 			paths := make([]string, len(keys))
-			val := make([]byte, size.n)
 			for j, k := range keys {
-				if err := s.Put(k, Record{Codec: "raw", Value: val}); err != nil {
-					b.Fatal(err)
-				}
 				paths[j] = s.layout.EntryPath(shard.Hash(k))
 			}
-			s.Close()
-			root, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			root, err := unix.Open(s.Dir(), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 			if err != nil {
 				b.Fatal(err)
 			}
