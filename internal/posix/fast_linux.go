@@ -11,6 +11,10 @@ import (
 // Portable reports whether this build uses the portable path (no statx).
 const Portable = false
 
+// TimeStep is the finest step, in nanoseconds, in which Futimens sets a
+// file's times here: utimensat(2) takes nanoseconds.
+const TimeStep = 1
+
 const (
 	AT_EMPTY_PATH       = unix.AT_EMPTY_PATH
 	AT_STATX_FORCE_SYNC = unix.AT_STATX_FORCE_SYNC

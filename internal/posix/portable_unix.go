@@ -4,6 +4,10 @@ package posix
 
 import "golang.org/x/sys/unix"
 
+// TimeStep is the finest step, in nanoseconds, in which Futimens sets a
+// file's times here: futimes(2) takes microseconds.
+const TimeStep = 1000
+
 // Fstatat is fstatat(2); with AT_EMPTY_PATH and an empty path it stats
 // dirfd itself.
 func Fstatat(dirfd int, path string, st *Stat_t, flags int) error {

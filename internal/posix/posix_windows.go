@@ -475,6 +475,10 @@ func UtimesNanoAt(dirfd int, path string, ts []Timespec, flags int) error {
 	return setTimes(h, ts)
 }
 
+// TimeStep is the finest step, in nanoseconds, in which Futimens sets a
+// file's times here: a FILETIME counts 100 ns.
+const TimeStep = 100
+
 // Futimens sets the open file fd's access and modification times; either
 // may be UTIME_OMIT.
 func Futimens(fd int, ts []Timespec) error {

@@ -95,7 +95,9 @@ func stampTimes(fd int, now time.Time, expiresAt int64) (mtime int64, err error)
 	if expiresAt != 0 {
 		sec = max(expiresAt/1e9, 1) // rounded down: the hint is never late
 	}
-	mt := posix.Timespec{Sec: sec, Nsec: int64(rand.Uint64N(1e9))}
+	// Random nanoseconds in the steps this system sets times in, so that
+	// a filesystem that keeps them reports exactly what was set.
+	mt := posix.Timespec{Sec: sec, Nsec: rand.Int64N(1e9/posix.TimeStep) * posix.TimeStep}
 	return mt.Nano(), futimens(fd, []posix.Timespec{posix.NsecToTimespec(now.UnixNano()), mt})
 }
 
