@@ -168,10 +168,10 @@ func (s *Store) removeLocked(i, dirfd int, name string) (bool, error) {
 // from its first read.
 const largeValue = 64 << 10
 
-// separate reports whether it's value is written from its own bytes, after
-// the entry's head (one writev), rather than copied into one buffer with the
-// head: a value the Store is given (it keeps it in memory as it is), and a
-// large one.
+// separate reports whether an item's value is written from its own bytes,
+// after the entry's head (one writev), rather than copied into one buffer
+// with the head: a value the Store is given (it keeps it in memory as it
+// is), and a large one.
 func separate(it Item) bool { return it.Owned || len(it.Value) >= largeValue }
 
 // writeLocked writes one encoded entry into shard i, whose lock the caller
