@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,23 +56,10 @@ func TestSetContextGivesUpOnAnotherProcessLock(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHolder$", "-test.count=1")
-	cmd.Env = append(os.Environ(), lockHolderEnv+"="+dir)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdin, stdout := startChild(t, "TestLockHolder", lockHolderEnv+"="+dir)
 	defer cmd.Wait()
 	defer stdin.Close()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	line, err := stdout.ReadString('\n')
 	if line != "locked\n" {
 		t.Fatalf("holder: %q %v", line, err)
 	}

@@ -128,23 +128,9 @@ func TestMemoAcrossProcesses(t *testing.T) {
 	}
 	var children []child
 	for range procs {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestMemoChild$")
-		cmd.Env = append(os.Environ(), memoChildEnv+"="+dir, memoChildMode+"=many",
+		cmd, stdin, out := startChild(t, "TestMemoChild", memoChildEnv+"="+dir, memoChildMode+"=many",
 			"BUCKET_TEST_MEMO_KEYS="+strconv.Itoa(keys), "BUCKET_TEST_MEMO_GOROUTINES="+strconv.Itoa(goroutines))
-		cmd.Stderr = os.Stderr
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer cmd.Process.Kill()
-		children = append(children, child{cmd, stdin, bufio.NewReader(stdout)})
+		children = append(children, child{cmd, stdin, out})
 	}
 	for i, c := range children { // all started and ready: then release them together
 		if line, err := c.out.ReadString('\n'); line != "ready\n" {
@@ -206,18 +192,8 @@ func TestMemoTakeOverFromKilledProcess(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMemoChild$")
-	cmd.Env = append(os.Environ(), memoChildEnv+"="+dir, memoChildMode+"=hang")
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "computing\n" {
+	cmd, _, stdout := startChild(t, "TestMemoChild", memoChildEnv+"="+dir, memoChildMode+"=hang")
+	if line, err := stdout.ReadString('\n'); line != "computing\n" {
 		t.Fatalf("child: %q %v", line, err)
 	}
 
