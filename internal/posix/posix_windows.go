@@ -1,6 +1,7 @@
 package posix
 
 import (
+	"bytes"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -124,6 +125,19 @@ func resolve(dirfd int, path string) (string, error) {
 		return "", err
 	}
 	return filepath.Join(d.path, path), nil
+}
+
+// resolveUTF16 is resolve, in the form Windows calls take.
+func resolveUTF16(dirfd int, path string) (*uint16, error) {
+	p, err := resolve(dirfd, path)
+	if err != nil {
+		return nil, err
+	}
+	u, err := windows.UTF16PtrFromString(p)
+	if err != nil {
+		return nil, EINVAL
+	}
+	return u, nil
 }
 
 // errno turns the errors of Windows calls into the ones the callers test.
@@ -322,13 +336,9 @@ func Lstat(path string, st *Stat_t) error {
 // Unlinkat removes path relative to dirfd: a directory with AT_REMOVEDIR.
 // Files are opened with FILE_SHARE_DELETE, so an open file can be removed.
 func Unlinkat(dirfd int, path string, flags int) error {
-	p, err := resolve(dirfd, path)
+	u, err := resolveUTF16(dirfd, path)
 	if err != nil {
 		return err
-	}
-	u, err := windows.UTF16PtrFromString(p)
-	if err != nil {
-		return EINVAL
 	}
 	if flags&AT_REMOVEDIR != 0 {
 		return errno(windows.RemoveDirectory(u))
@@ -346,21 +356,13 @@ const renameTimeout = 2 * time.Second
 
 // Renameat renames oldpath to newpath, replacing what newpath names.
 func Renameat(olddirfd int, oldpath string, newdirfd int, newpath string) error {
-	from, err := resolve(olddirfd, oldpath)
+	f, err := resolveUTF16(olddirfd, oldpath)
 	if err != nil {
 		return err
 	}
-	to, err := resolve(newdirfd, newpath)
+	t, err := resolveUTF16(newdirfd, newpath)
 	if err != nil {
 		return err
-	}
-	f, err := windows.UTF16PtrFromString(from)
-	if err != nil {
-		return EINVAL
-	}
-	t, err := windows.UTF16PtrFromString(to)
-	if err != nil {
-		return EINVAL
 	}
 	deadline := time.Now().Add(renameTimeout)
 	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
@@ -375,13 +377,9 @@ func Renameat(olddirfd int, oldpath string, newdirfd int, newpath string) error 
 
 // Mkdirat makes the directory path relative to dirfd.
 func Mkdirat(dirfd int, path string, mode uint32) error {
-	p, err := resolve(dirfd, path)
+	u, err := resolveUTF16(dirfd, path)
 	if err != nil {
 		return err
-	}
-	u, err := windows.UTF16PtrFromString(p)
-	if err != nil {
-		return EINVAL
 	}
 	return errno(windows.CreateDirectory(u, nil))
 }
@@ -408,17 +406,7 @@ func Write(fd int, p []byte) (int, error) {
 }
 
 // Writev writes the pieces with one write of their concatenation.
-func Writev(fd int, iovs [][]byte) (int, error) {
-	var n int
-	for _, p := range iovs {
-		n += len(p)
-	}
-	buf := make([]byte, 0, n)
-	for _, p := range iovs {
-		buf = append(buf, p...)
-	}
-	return Write(fd, buf)
-}
+func Writev(fd int, iovs [][]byte) (int, error) { return Write(fd, bytes.Join(iovs, nil)) }
 
 // Pread reads from fd at offset; at the end of the file it returns 0.
 func Pread(fd int, p []byte, offset int64) (int, error) {
