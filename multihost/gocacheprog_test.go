@@ -3,8 +3,6 @@
 package multihost
 
 import (
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -51,28 +49,13 @@ func TestGocacheprogAcrossHosts(t *testing.T) {
 	b := hostCache(t, bd, bin, "B", rel)
 	outB := t.TempDir()
 	r = b.Run(t, mod, "build", "-x", "-o", outB+"/", "./cmd/...")
-	// go build -o links binaries anew every time: their link actions are
-	// the only misses, as with the default cache.
-	if s := r.Stats; s.Gets == 0 || s.Gets-s.Hits != int64(r.Links()) || s.PutBytes != 0 || s.Damaged != 0 || s.Errors != 0 {
-		t.Errorf("host B's build: %v with %d links, want every get but the links' a hit", s, r.Links())
-	}
-	if n := r.Compiles(); n != 0 {
-		t.Errorf("host B's build ran the compiler %d times", n)
-	}
+	r.CheckWarmBuild(t, "host B's build")
 	gocachetest.SameFiles(t, outA, outB)
 	r = b.Run(t, mod, "test", "./...")
 	if s := r.Stats; s.Gets == 0 || s.Hits != s.Gets {
 		t.Errorf("host B's test: %v, want every get a hit", s)
 	}
-	oks := regexp.MustCompile(`(?m)^ok\s.*$`).FindAllString(r.Stdout, -1)
-	if len(oks) != 2 {
-		t.Fatalf("host B's go test: want 2 ok lines:\n%s", r.Stdout)
-	}
-	for _, l := range oks {
-		if !strings.HasSuffix(l, "(cached)") {
-			t.Errorf("host B's go test: %q is not a cached result", l)
-		}
-	}
+	r.CheckTestsCached(t, "host B's go test")
 }
 
 // BenchmarkGocacheprogAcrossHosts builds the project (go build ./...)

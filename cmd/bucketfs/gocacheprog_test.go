@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -68,20 +67,6 @@ func allHits(t *testing.T, what string, r gocachetest.Result) {
 	}
 }
 
-// testsCached fails t unless go test printed only cached results.
-func testsCached(t *testing.T, r gocachetest.Result) {
-	t.Helper()
-	oks := regexp.MustCompile(`(?m)^ok\s.*$`).FindAllString(r.Stdout, -1)
-	if len(oks) != 2 {
-		t.Fatalf("go test: want 2 ok lines:\n%s", r.Stdout)
-	}
-	for _, l := range oks {
-		if !strings.HasSuffix(l, "(cached)") {
-			t.Errorf("go test: %q is not a cached result", l)
-		}
-	}
-}
-
 // noBuildResults fails t if the go command kept build results in GOCACHE
 // (a GOCACHEPROG's go command keeps only its README there).
 func noBuildResults(t *testing.T, c gocachetest.Cache) {
@@ -123,18 +108,11 @@ func TestGocacheprog(t *testing.T) {
 		// A local directory of its own: every output comes from the bucket.
 		warm := e.prog(seed, e.dir("local"))
 		out, r := e.build(t, warm, mod, "-x", "./cmd/...")
-		// go build -o links binaries anew every time: their link actions
-		// are the only misses, as with the default cache.
-		if s := r.Stats; s.Gets == 0 || s.Gets-s.Hits != int64(r.Links()) || s.PutBytes != 0 || s.Damaged != 0 || s.Errors != 0 {
-			t.Errorf("warm build: %v with %d links, want every get but the links' a hit", s, r.Links())
-		}
-		if n := r.Compiles(); n != 0 {
-			t.Errorf("warm build ran the compiler %d times", n)
-		}
+		r.CheckWarmBuild(t, "warm build")
 		gocachetest.SameFiles(t, ref, out)
 		r = warm.Run(t, mod, "test", "./...")
 		allHits(t, "warm test", r)
-		testsCached(t, r)
+		r.CheckTestsCached(t, "go test")
 		noBuildResults(t, warm)
 	})
 

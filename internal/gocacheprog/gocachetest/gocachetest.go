@@ -202,6 +202,35 @@ func (r Result) Links() int {
 	return len(regexp.MustCompile(`(?m)^(GOROOT=\S+ )?\S*/pkg/tool/\S+/link\s`).FindAllString(r.Stderr, -1))
 }
 
+// CheckWarmBuild fails tb unless r, a go build -x of what the cache holds
+// whole, hit every get but its link actions' (go build -o links binaries
+// anew every time, as with the default cache), put nothing, met no damage
+// or error, and ran no compiler.
+func (r Result) CheckWarmBuild(tb testing.TB, what string) {
+	tb.Helper()
+	if s := r.Stats; s.Gets == 0 || s.Gets-s.Hits != int64(r.Links()) || s.PutBytes != 0 || s.Damaged != 0 || s.Errors != 0 {
+		tb.Errorf("%s: %v with %d links, want every get but the links' a hit", what, s, r.Links())
+	}
+	if n := r.Compiles(); n != 0 {
+		tb.Errorf("%s ran the compiler %d times", what, n)
+	}
+}
+
+// CheckTestsCached fails tb unless r, a go test of the module WriteModule
+// writes, printed only cached results for its two packages.
+func (r Result) CheckTestsCached(tb testing.TB, what string) {
+	tb.Helper()
+	oks := regexp.MustCompile(`(?m)^ok\s.*$`).FindAllString(r.Stdout, -1)
+	if len(oks) != 2 {
+		tb.Fatalf("%s: want 2 ok lines:\n%s", what, r.Stdout)
+	}
+	for _, l := range oks {
+		if !strings.HasSuffix(l, "(cached)") {
+			tb.Errorf("%s: %q is not a cached result", what, l)
+		}
+	}
+}
+
 // Run runs the go command and fails tb if it fails, or if it has a Prog
 // and the prog printed no stats line.
 func (c Cache) Run(tb testing.TB, dir string, args ...string) Result {
