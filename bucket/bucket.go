@@ -12,7 +12,6 @@
 package bucket
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"iter"
@@ -242,19 +241,9 @@ func (b *Bucket[K, V]) decodeRecord(kb []byte, rec store.Record) (V, error) {
 	var out V
 	slot := rec.Slot
 	if rec.Codec == Raw.Name() {
-		switch p := any(&out).(type) { // as Raw decodes them, without boxing
-		case *[]byte:
-			switch {
-			case rec.Private && rec.Value != nil:
-				*p = rec.Value // read for this call alone: no copy needed
-			case len(rec.Value) == 0:
-				*p = []byte{}
-			default:
-				*p = bytes.Clone(rec.Value)
-			}
-			return out, nil
-		case *string:
-			*p = string(rec.Value)
+		// A []byte or string without the codec's interface; a []byte read
+		// for this call alone (Private) without a copy either.
+		if decodeRaw(rec.Value, rec.Private, &out) {
 			return out, nil
 		}
 		slot = nil // decoding Raw is one copy already: nothing to save

@@ -87,15 +87,7 @@ func (rawCodec) Marshal(v any) ([]byte, error) {
 }
 
 func (rawCodec) Unmarshal(data []byte, v any) error {
-	switch x := v.(type) {
-	case *[]byte:
-		*x = bytes.Clone(data)
-		if *x == nil {
-			*x = []byte{}
-		}
-		return nil
-	case *string:
-		*x = string(data)
+	if decodeRaw(data, false, v) {
 		return nil
 	}
 	rv := reflect.ValueOf(v)
@@ -108,6 +100,28 @@ func (rawCodec) Unmarshal(data []byte, v any) error {
 		return nil
 	}
 	return fmt.Errorf("raw codec: cannot decode into %T (needs *[]byte or *string)", v)
+}
+
+// decodeRaw decodes data into v as Raw does when v is a *[]byte or a
+// *string, and reports whether it was: a []byte gets a copy (empty, not nil,
+// for no bytes), or data itself when own says nothing else holds it.
+func decodeRaw(data []byte, own bool, v any) bool {
+	switch x := v.(type) {
+	case *[]byte:
+		switch {
+		case own && data != nil:
+			*x = data
+		case len(data) == 0:
+			*x = []byte{}
+		default:
+			*x = bytes.Clone(data)
+		}
+		return true
+	case *string:
+		*x = string(data)
+		return true
+	}
+	return false
 }
 
 // checkType rejects, at Open, a V that Raw cannot hold.
