@@ -1,6 +1,7 @@
 package bucket
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -214,6 +215,31 @@ func TestValuesAreTheCallersOwn(t *testing.T) {
 	again, _ := b.Get("k")
 	if len(again["a"]) != 2 {
 		t.Fatalf("warm read shares state: %v", again)
+	}
+}
+
+// Raw []byte values are handed over without a copy where nothing else holds
+// them (a Bucket without memory, a large value): each Get's bytes are still
+// the caller's own, whatever it does to them.
+func TestRawValuesAreTheCallersOwn(t *testing.T) {
+	for _, memory := range []int64{0, -1} {
+		b := open[string, []byte](t, t.TempDir(), Options{Codec: Raw, MemoryLimit: memory})
+		for _, size := range []int{10, 100 << 10} {
+			want := bytes.Repeat([]byte("v"), size)
+			set := bytes.Clone(want)
+			if err := b.Set("k", set); err != nil {
+				t.Fatal(err)
+			}
+			set[0] = 'S'           // the caller's bytes are the caller's again
+			for round := range 3 { // cold, then warm where memory keeps it
+				got, err := b.Get("k")
+				if err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("memory %d, %d bytes, Get %d: %d bytes %q..., %v", memory, size, round, len(got), got[:min(len(got), 4)], err)
+				}
+				got[0] = 'X'
+				_ = append(got[:1], 'Y') // writes past the length, where its capacity allows
+			}
+		}
 	}
 }
 
