@@ -84,12 +84,10 @@ type mapping struct {
 
 var clockBase = time.Now()
 
-func monotonic() int64 { return int64(time.Since(clockBase)) }
-
 // Monotonic reads the monotonic clock, in nanoseconds since an arbitrary
 // start, as LoadAt takes it: a caller that needs the time anyway reads it
 // once for both.
-func Monotonic() int64 { return monotonic() }
+func Monotonic() int64 { return int64(time.Since(clockBase)) }
 
 // OpenCounters maps dir's counters file, creating it if needed. When the file
 // cannot be opened for writing (a read-only bucket), it is mapped read-only:
@@ -102,7 +100,7 @@ func OpenCounters(dir string, l Layout) (*Counters, error) {
 	}
 	c.m.Store(m)
 	c.all = append(c.all, m)
-	c.checked.Store(monotonic())
+	c.checked.Store(Monotonic())
 	return c, nil
 }
 
@@ -220,7 +218,7 @@ func (c *Counters) CheckPath() { c.checkPath(true) }
 // file), has no name left: its link count is 0. One that was truncated is
 // too short. Either way, fstat of the file kept open tells, without looking
 // the path up.
-func (c *Counters) checkPath(force bool) { c.checkPathAt(force, monotonic()) }
+func (c *Counters) checkPath(force bool) { c.checkPathAt(force, Monotonic()) }
 
 // checkPathAt is checkPath at the monotonic time now.
 func (c *Counters) checkPathAt(force bool, now int64) {
@@ -240,7 +238,7 @@ func (c *Counters) checkPathAt(force bool, now int64) {
 func (c *Counters) Remaps() uint64 { return c.remaps.Load() }
 
 // Load returns shard i's generation.
-func (c *Counters) Load(i int) uint64 { return c.LoadAt(i, monotonic()) }
+func (c *Counters) Load(i int) uint64 { return c.LoadAt(i, Monotonic()) }
 
 // LoadAt is Load for a caller that read Monotonic at now.
 func (c *Counters) LoadAt(i int, now int64) uint64 {
